@@ -1,0 +1,3 @@
+"""tether: a container networking engine for Linux that speaks the Docker Engine API."""
+
+__version__ = "0.1.0"

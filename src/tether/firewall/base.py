@@ -1,0 +1,33 @@
+"""The `Firewall` protocol: nftables (the real one) and none (for drivers that need none)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from tether.model import Endpoint, Network
+
+
+class Firewall(Protocol):
+    """Keeps tether's own nftables tables in step with networks and endpoints.
+
+    Each call is one atomic transaction whose cost does not grow with the number of networks
+    or endpoints (set and map elements, one chain per network). Never touches other tables.
+    """
+
+    async def setup(self, networks: list[Network], endpoints: list[tuple[Network, Endpoint]]) -> None:
+        """Replace tether's tables with the complete ruleset for this state (start, reconcile)."""
+
+    async def add_network(self, net: Network) -> None:
+        """Start isolating, masquerading and filtering for `net`."""
+
+    async def remove_network(self, net: Network) -> None:
+        """Drop every rule and element of `net`."""
+
+    async def add_endpoint(self, net: Network, ep: Endpoint) -> None:
+        """Add per-endpoint elements (published ports, anti-spoofing); may be a no-op."""
+
+    async def remove_endpoint(self, net: Network, ep: Endpoint) -> None:
+        """Drop per-endpoint elements."""
+
+    async def teardown(self) -> None:
+        """Delete tether's tables (daemon shutdown with --cleanup, tests)."""

@@ -1,0 +1,23 @@
+"""Plain domain objects: frozen dataclasses with no I/O, no back-pointers and no storage fields."""
+
+from tether.model.container import (
+    Container,
+    ContainerSpec,
+    ContainerState,
+    ExecSpec,
+    Image,
+    PortBinding,
+)
+from tether.model.network import (
+    Endpoint,
+    EndpointRequest,
+    IPAMPool,
+    Network,
+    NetworkSpec,
+    PoolRequest,
+)
+
+__all__ = [
+    "Container", "ContainerSpec", "ContainerState", "Endpoint", "EndpointRequest", "ExecSpec",
+    "IPAMPool", "Image", "Network", "NetworkSpec", "PoolRequest", "PortBinding",
+]
