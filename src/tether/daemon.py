@@ -1,0 +1,108 @@
+"""tetherd: the composition root. Parses flags, builds the engine and serves the API.
+
+Only this module knows every concrete implementation (SQLite store, nftables firewall, runc
+runtime); everything below it receives its collaborators.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import platform
+import signal
+import sys
+
+from tether import __version__
+
+log = logging.getLogger("tetherd")
+
+DEFAULT_DATA_ROOT = "/var/lib/tether"
+DEFAULT_EXEC_ROOT = "/run/tether"
+DEFAULT_HOST = "unix:///run/tether/tether.sock"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="tetherd", description="tether's daemon: serves the "
+                                "Docker Engine API on a UNIX socket.")
+    p.add_argument("--data-root", default=DEFAULT_DATA_ROOT, help="persistent state (SQLite, images)")
+    p.add_argument("--exec-root", default=DEFAULT_EXEC_ROOT, help="runtime state (netns files, mounts)")
+    p.add_argument("-H", "--host", default=DEFAULT_HOST, help="unix:///PATH of the API socket")
+    p.add_argument("--log-level", default="info",
+                   choices=["debug", "info", "warn", "warning", "error", "fatal"])
+    return p.parse_args(argv)
+
+
+def socket_path(host: str) -> str:
+    if not host.startswith("unix://"):
+        raise SystemExit(f"tetherd: unsupported --host {host!r}: only unix:///PATH is served")
+    return host[len("unix://"):]
+
+
+def version_info() -> dict[str, str]:
+    return {
+        "Version": __version__, "Os": "linux", "Arch": platform.machine(),
+        "KernelVersion": platform.release(), "ApiVersion": "1.50", "MinAPIVersion": "1.41",
+    }
+
+
+def build_engine(args: argparse.Namespace):
+    """Wire the concrete store, IPAM, drivers, firewall and runtime into an Engine."""
+    from tether.drivers.registry import make_drivers
+    from tether.engine.engine import Engine
+    from tether.firewall.nftables import NftFirewall
+    from tether.ipam.allocator import Ipam
+    from tether.kernel.links import host_prefixes
+    from tether.runtime.images import ImageStore
+    from tether.runtime.runc import Runtime
+    from tether.store.sqlite import SqliteStore
+
+    store = SqliteStore(os.path.join(args.data_root, "tether.db"))
+    return Engine(
+        store=store, ipam=Ipam(store), drivers=make_drivers(), firewall=NftFirewall(),
+        runtime=Runtime(args.data_root, args.exec_root), images=ImageStore(args.data_root),
+        host_prefixes=host_prefixes, data_root=args.data_root, exec_root=args.exec_root,
+    ), store
+
+
+async def serve(args: argparse.Namespace) -> None:
+    from tether.api.app import make_app, serve_unix
+    from tether.kernel.sysctl import set_sysctl
+
+    for d in (args.data_root, args.exec_root):
+        os.makedirs(d, mode=0o711, exist_ok=True)
+    set_sysctl("net.ipv4.ip_forward", "1")
+    engine, store = build_engine(args)
+    await engine.start()
+    runner = await serve_unix(make_app(engine, version_info=version_info()),
+                              socket_path(args.host))
+    log.info("tetherd %s serving %s", __version__, args.host)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down; containers keep running")
+    await runner.cleanup()
+    await engine.close()
+    await store.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    level = {"warn": "WARNING", "fatal": "CRITICAL"}.get(args.log_level, args.log_level.upper())
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if os.geteuid() != 0:
+        raise SystemExit("tetherd: must run as root (it creates namespaces, links and nftables rules)")
+    try:
+        import uvloop  # type: ignore[import-not-found]
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""The engine: one object that the API calls, composed of networks, containers and execs.
+
+It holds no logic of its own beyond delegation, the cross-cutting checks that need several
+parts (an image in use, a network in use) and reconciling the kernel with the store at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from typing import AsyncIterator, Awaitable
+
+from tether.engine.containers import Containers
+from tether.engine.endpoints import Endpoints
+from tether.engine.execs import Execs
+from tether.engine.facade import ContainerView, ExecInstance, NetworkView
+from tether.engine.lifecycle import Lifecycle
+from tether.engine.networks import Networks
+from tether.engine.reconcile import reconcile
+from tether.engine.state import State
+from tether.errors import Conflict
+from tether.model import Container, ContainerSpec, ContainerState, EndpointRequest, ExecSpec, Image, Network, NetworkSpec
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """Implements `tether.engine.facade.EngineApi` over the store, drivers, IPAM and runtime."""
+
+    def __init__(self, *, store, ipam, drivers, firewall, runtime, images, host_prefixes,
+                 data_root: str, exec_root: str) -> None:
+        self.state = State(store)
+        self.firewall = firewall
+        self.runtime = runtime
+        self.images = images
+        self.data_root = data_root
+        self.exec_root = exec_root
+        self.networks = Networks(self.state, ipam, drivers, firewall, host_prefixes)
+        self.containers = Containers(self.state, self.networks)
+        self.endpoints = Endpoints(ipam, drivers, firewall)
+        self.lifecycle = Lifecycle(self.state, self.containers, self.endpoints, runtime, images,
+                                   exec_root)
+        self.execs = Execs(self.containers, runtime)
+        self.create_lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Load the store, make the predefined networks, and reconcile the kernel with it."""
+        await self.state.load()
+        await self.networks.restore()
+        await self.networks.ensure_predefined()
+        await reconcile(self)
+        await self.lifecycle.adopt()
+
+    async def close(self) -> None:
+        await self.lifecycle.close()
+
+    # ---- networks --------------------------------------------------------------------------
+
+    async def list_networks(self) -> list[Network]:
+        return sorted(self.state.networks.values(), key=lambda n: n.name)
+
+    async def inspect_network(self, ref: str) -> NetworkView:
+        net = self.networks.get(ref)
+        eps = tuple(
+            (c.name, c.endpoints[net.id]) for c in self.state.containers.values()
+            if net.id in c.endpoints and c.endpoints[net.id].id
+        )
+        return NetworkView(net, eps)
+
+    async def create_network(self, spec: NetworkSpec) -> Network:
+        async with self.create_lock:
+            return await self.networks.create(spec)
+
+    async def remove_network(self, ref: str) -> None:
+        async with self.create_lock:
+            await self.networks.remove(ref)
+
+    async def prune_networks(self, labels: list[str], until: float | None) -> list[str]:
+        async with self.create_lock:
+            return await self.networks.prune(labels, until)
+
+    async def connect(self, net_ref: str, container_ref: str, request: EndpointRequest) -> None:
+        await self.lifecycle.connect(self.networks.get(net_ref), container_ref, request)
+
+    async def disconnect(self, net_ref: str, container_ref: str, force: bool) -> None:
+        await self.lifecycle.disconnect(self.networks.get(net_ref), container_ref, force)
+
+    # ---- containers ------------------------------------------------------------------------
+
+    async def create_container(self, spec: ContainerSpec) -> tuple[Container, list[str]]:
+        image = await self.images.get(spec.image)
+        async with self.create_lock:
+            c, warnings = self.containers.build(spec, image)
+            await self.state.add_container(c)
+        log.info("created container %s (%s)", c.name, c.short_id)
+        return c, warnings
+
+    async def start_container(self, ref: str) -> None:
+        await self.lifecycle.start(ref)
+
+    async def stop_container(self, ref: str, timeout: int | None, signal: str | None) -> None:
+        await self.lifecycle.stop(ref, timeout, signal)
+
+    async def kill_container(self, ref: str, signal: str) -> None:
+        await self.lifecycle.kill(ref, signal)
+
+    async def restart_container(self, ref: str, timeout: int | None) -> None:
+        c = self.containers.get(ref)
+        if c.state.running:
+            await self.lifecycle.stop(c.id, timeout, None)
+        await self.lifecycle.start(c.id)
+
+    async def remove_container(self, ref: str, force: bool) -> None:
+        await self.lifecycle.remove(ref, force)
+
+    async def rename_container(self, ref: str, new_name: str) -> None:
+        async with self.create_lock:
+            await self.containers.rename(ref, new_name)
+
+    async def list_containers(self, all: bool) -> list[ContainerView]:
+        views = [self.view(c) for c in self.state.containers.values()
+                 if all or c.state.running]
+        return sorted(views, key=lambda v: v.container.created, reverse=True)
+
+    async def inspect_container(self, ref: str) -> ContainerView:
+        return self.view(self.containers.get(ref))
+
+    def view(self, c: Container) -> ContainerView:
+        nets = {n: self.state.networks[n] for n in c.endpoints if n in self.state.networks}
+        image = self.images.cached(c.image_id) if hasattr(self.images, "cached") else None
+        return ContainerView(c, nets, image)
+
+    async def wait_container(self, ref: str, condition: str) -> Awaitable[ContainerState]:
+        return await self.lifecycle.wait(ref, condition)
+
+    def logs(self, ref: str, *, stdout: bool, stderr: bool, follow: bool, tail: int | None,
+             timestamps: bool) -> AsyncIterator[tuple[int, bytes]]:
+        c = self.containers.get(ref)
+        return self.runtime.logs(c.id, stdout=stdout, stderr=stderr,
+                                 follow=follow and c.state.running, tail=tail,
+                                 timestamps=timestamps)
+
+    # ---- exec ------------------------------------------------------------------------------
+
+    async def create_exec(self, container_ref: str, spec: ExecSpec) -> str:
+        return await self.execs.create(container_ref, spec)
+
+    async def start_exec(self, exec_id: str):
+        return await self.execs.start(exec_id)
+
+    async def inspect_exec(self, exec_id: str) -> ExecInstance:
+        return self.execs.get(exec_id)
+
+    # ---- images ----------------------------------------------------------------------------
+
+    async def import_image(self, chunks, repo_tags: tuple[str, ...], changes: list[str],
+                           message: str) -> Image:
+        return await self.images.import_tarball(chunks, repo_tags=repo_tags, changes=changes,
+                                                message=message)
+
+    async def list_images(self) -> list[Image]:
+        return await self.images.list()
+
+    async def inspect_image(self, ref: str) -> Image:
+        return await self.images.get(ref)
+
+    async def remove_image(self, ref: str, force: bool) -> list[dict[str, str]]:
+        image = await self.images.get(ref)
+        users = [c for c in self.state.containers.values() if c.image_id == image.id]
+        if users and not force:
+            raise Conflict(
+                f"conflict: unable to remove repository reference \"{ref}\" (must force) - "
+                f"container {users[0].short_id} is using its referenced image {image.id[7:19]}"
+            )
+        return await self.images.remove(ref, in_use=bool(users))
+
+    # ---- system ----------------------------------------------------------------------------
+
+    def info(self) -> dict[str, object]:
+        cs = list(self.state.containers.values())
+        running = sum(1 for c in cs if c.state.running)
+        return {
+            "containers": len(cs), "running": running, "paused": 0,
+            "stopped": len(cs) - running, "images": self.images.count()
+            if hasattr(self.images, "count") else 0,
+            "data_root": self.data_root, "exec_root": self.exec_root,
+            "drivers": sorted(self.networks.drivers),
+        }

@@ -1,0 +1,350 @@
+"""Running containers: start, stop, kill, exit, wait, live connect/disconnect, and adoption.
+
+Start: sandbox (netns) -> endpoints (IPAM, driver, firewall) -> /etc files -> process, every
+step undone on failure. Exit (however it happens) runs the same steps backwards, best effort,
+before anyone waiting on the container is told: records and kernel objects are gone before
+`stop` or `rm` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from dataclasses import replace
+from pathlib import Path
+
+from tether.drivers.base import JoinInfo
+from tether.engine import etcfiles
+from tether.engine.clock import now_rfc3339
+from tether.engine.containers import Containers
+from tether.engine.endpoints import Endpoints, next_ifname, placeholder
+from tether.engine.rollback import Rollback
+from tether.engine.state import State
+from tether.errors import Conflict, Forbidden, InvalidArgument, NotFound, NotModified
+from tether.kernel.netns import create_netns, remove_netns
+from tether.model import Container, ContainerState, EndpointRequest, Network
+
+log = logging.getLogger(__name__)
+
+
+class Lifecycle:
+    """Starts and stops containers; one lock per container serialises changes to it."""
+
+    def __init__(self, state: State, containers: Containers, endpoints: Endpoints, runtime,
+                 images, exec_root: str) -> None:
+        self.state = state
+        self.containers = containers
+        self.endpoints = endpoints
+        self.runtime = runtime
+        self.images = images
+        self.netns_dir = Path(exec_root) / "netns"
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.exited: dict[str, asyncio.Event] = {}
+        self.waiters: dict[str, list[tuple[str, asyncio.Future]]] = {}
+        self.watchers: set[asyncio.Task] = set()
+
+    def lock(self, cid: str) -> asyncio.Lock:
+        return self.locks.setdefault(cid, asyncio.Lock())
+
+    # ---- start -------------------------------------------------------------------------
+
+    async def start(self, ref: str) -> None:
+        c = self.containers.get(ref)
+        async with self.lock(c.id):
+            c = self.state.containers[c.id]
+            if c.state.running:
+                raise NotModified(f"container {c.name} is already running")
+            await self.start_locked(c)
+
+    async def start_locked(self, c: Container) -> None:
+        image = await self.images.get(c.image_id)
+        sandbox_id = secrets.token_hex(32)
+        netns = self.sandbox_path(c, sandbox_id)
+        async with Rollback() as undo:
+            if netns and not c.spec.network_mode.startswith("container:"):
+                await create_netns(netns, ipv6=self.wants_ipv6(c))
+                undo.push(remove_netns, netns)
+            endpoints = await self.plumb_all(c, netns, undo) if netns else dict(c.endpoints)
+            c = replace(c, endpoints=endpoints, sandbox_id=sandbox_id if netns else "",
+                        sandbox_key=netns or "")
+            await self.write_etc_files(c)
+            await self.runtime.prepare(c, image)
+            undo.push(self.runtime.cleanup, c.id)
+            self.exited[c.id] = asyncio.Event()
+            pid = await self.runtime.start(c, netns or None)
+            c = replace(c, state=ContainerState(status="running", pid=pid,
+                                                started_at=now_rfc3339()))
+            await self.state.save_container(c)
+        self.watch(c.id)
+        log.info("started container %s (%s)", c.name, c.short_id)
+
+    def sandbox_path(self, c: Container, sandbox_id: str) -> str:
+        mode = c.spec.network_mode
+        if mode == "host":
+            return ""
+        if mode.startswith("container:"):
+            other = self.containers.get(mode.partition(":")[2])
+            if not other.state.running:
+                raise Conflict(f"cannot join network of a non running container: {other.id}")
+            return other.sandbox_key
+        return str(self.netns_dir / sandbox_id[:12])
+
+    def wants_ipv6(self, c: Container) -> bool:
+        return any(self.state.networks[n].enable_ipv6 for n in c.endpoints
+                   if n in self.state.networks)
+
+    async def plumb_all(self, c: Container, netns: str, undo: Rollback) -> dict:
+        """Plumb every configured endpoint in order (eth0, eth1...); the first routable
+        network gives the default routes."""
+        done: dict = {}
+        route4 = route6 = False
+        for net_id, ep in c.endpoints.items():
+            net = self.containers.network_of(c, net_id)
+            routable = not net.internal and net.driver not in ("null", "host")
+            info = JoinInfo(netns, default_route4=routable and not route4,
+                            default_route6=routable and net.enable_ipv6 and not route6)
+            if net.driver == "null":
+                done[net_id] = ep
+                continue
+            ready = await self.endpoints.plumb(c, net, ep, info, next_ifname(
+                {e.ifname for e in done.values()}))
+            undo.push(self.endpoints.unplumb, net, ready, info, live=False)
+            route4 = route4 or info.default_route4
+            route6 = route6 or info.default_route6
+            done[net_id] = ready
+        return done
+
+    async def write_etc_files(self, c: Container) -> None:
+        """Write /etc/hosts, /etc/resolv.conf and /etc/hostname for `c` (atomic renames)."""
+        host_resolv = read_text("/etc/resolv.conf")
+        if c.spec.network_mode == "host":
+            hosts = read_text("/etc/hosts")
+        else:
+            own = [str(ep.ipv4.ip) for ep in c.endpoints.values() if ep.ipv4]
+            own += [str(ep.ipv6.ip) for ep in c.endpoints.values() if ep.ipv6]
+            hosts = etcfiles.hosts_file(own[:1], c.hostname, c.spec.domainname,
+                                        c.spec.extra_hosts, self.link_entries(c))
+        resolv = etcfiles.resolv_file(host_resolv, c.spec.dns, c.spec.dns_search,
+                                      c.spec.dns_options)
+        hostname = c.hostname or os.uname().nodename
+        for path, text in ((self.runtime.hosts_path(c.id), hosts),
+                           (self.runtime.resolv_path(c.id), resolv),
+                           (self.runtime.hostname_path(c.id), hostname + "\n")):
+            await asyncio.to_thread(write_in_place, path, text)
+
+    def link_entries(self, c: Container) -> list[tuple[str, list[str]]]:
+        """Hosts lines for --link targets that share a network with `c` and are running."""
+        entries = []
+        for name, alias in c.links:
+            try:
+                target = self.containers.get(name)
+            except NotFound:
+                continue
+            for net_id, ep in target.endpoints.items():
+                if net_id in c.endpoints and ep.ipv4:
+                    names = list(dict.fromkeys([alias, target.short_id, target.name]))
+                    entries.append((str(ep.ipv4.ip), names))
+                    break
+        return entries
+
+    # ---- exit, stop, kill, wait -----------------------------------------------------------
+
+    def watch(self, cid: str) -> None:
+        """Follow the container's process; when it exits, tear down and tell the waiters."""
+        task = asyncio.create_task(self.follow(cid), name=f"watch-{cid[:12]}")
+        self.watchers.add(task)
+        task.add_done_callback(self.watchers.discard)
+
+    async def follow(self, cid: str) -> None:
+        try:
+            code = await self.runtime.wait_exit(cid)
+        except Exception:  # noqa: BLE001 - an unknown exit still has to be torn down
+            log.exception("lost track of container %s", cid[:12])
+            code = 255
+        await self.on_exit(cid, code)
+
+    async def on_exit(self, cid: str, code: int) -> None:
+        async with self.lock(cid):
+            c = self.state.containers.get(cid)
+            if c is None:
+                return
+            await self.teardown(c)
+            c = self.state.containers[cid]
+            c = replace(c, state=replace(c.state, status="exited", pid=0, exit_code=code,
+                                         finished_at=now_rfc3339()))
+            await self.state.save_container(c)
+        self.exited.setdefault(cid, asyncio.Event()).set()
+        self.notify(cid, "next-exit", c.state)
+        self.notify(cid, "not-running", c.state)
+        log.info("container %s exited with %d", c.name, code)
+        if c.spec.auto_remove:
+            await self.remove(cid, force=True)
+
+    async def teardown(self, c: Container) -> None:
+        """Undo a running container's network and mounts, best effort, logging failures."""
+        own_netns = c.sandbox_key and not c.spec.network_mode.startswith("container:")
+        for net_id, ep in c.endpoints.items():
+            net = self.state.networks.get(net_id)
+            if net is None or not ep.id:
+                continue
+            try:
+                await self.endpoints.unplumb(net, ep, JoinInfo(c.sandbox_key), live=not own_netns)
+            except Exception:  # noqa: BLE001 - teardown goes on; reconcile catches the rest
+                log.exception("unplumb of %s on %s failed", c.name, net.name)
+        if own_netns:
+            await remove_netns(c.sandbox_key)
+        try:
+            await self.runtime.cleanup(c.id)
+        except Exception:  # noqa: BLE001
+            log.exception("runtime cleanup of %s failed", c.name)
+        eps = {n: placeholder(self.state.networks[n], c.id, ep.request)
+               for n, ep in c.endpoints.items() if n in self.state.networks}
+        await self.state.save_container(replace(c, endpoints=eps, sandbox_key="", sandbox_id=""))
+
+    async def stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
+        c = self.containers.get(ref)
+        if not c.state.running:
+            raise NotModified(f"container {c.name} is not running")
+        t = timeout if timeout is not None else (c.spec.stop_timeout or 10)
+        sig = signal or c.spec.stop_signal or "SIGTERM"
+        done = self.exited.setdefault(c.id, asyncio.Event())
+        await self.runtime.stop(c.id, t, sig)
+        await done.wait()
+
+    async def kill(self, ref: str, signal: str) -> None:
+        c = self.containers.get(ref)
+        if not c.state.running:
+            raise Conflict(f"Cannot kill container: {c.name}: Container {c.id} is not running")
+        await self.runtime.kill(c.id, signal or "SIGKILL")
+        if (signal or "SIGKILL").upper().removeprefix("SIG") in ("KILL", "9"):
+            await self.exited.setdefault(c.id, asyncio.Event()).wait()
+
+    async def wait(self, ref: str, condition: str) -> asyncio.Future:
+        c = self.containers.get(ref)
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future = loop.create_future()
+        condition = condition or "not-running"
+        if condition not in ("not-running", "next-exit", "removed"):
+            raise InvalidArgument(f"invalid condition: {condition!r}")
+        if condition == "not-running" and not c.state.running:
+            fut.set_result(c.state)
+        else:
+            self.waiters.setdefault(c.id, []).append((condition, fut))
+        return fut
+
+    def notify(self, cid: str, condition: str, state: ContainerState) -> None:
+        keep = []
+        for cond, fut in self.waiters.get(cid, []):
+            if cond == condition and not fut.done():
+                fut.set_result(state)
+            elif not fut.done():
+                keep.append((cond, fut))
+        self.waiters[cid] = keep
+
+    async def remove(self, ref: str, force: bool) -> None:
+        c = self.containers.get(ref)
+        if c.state.running:
+            if not force:
+                raise Conflict(
+                    f"You cannot remove a running container {c.id}. Stop the container before "
+                    "attempting removal or force remove"
+                )
+            await self.runtime.kill(c.id, "SIGKILL")
+            await self.exited.setdefault(c.id, asyncio.Event()).wait()
+        async with self.lock(c.id):
+            c = self.state.containers.get(c.id)
+            if c is None:
+                return
+            await self.runtime.remove(c.id)
+            await self.state.remove_container(c)
+        self.notify(c.id, "removed", c.state)
+        for cond in ("next-exit", "not-running"):
+            self.notify(c.id, cond, c.state)
+        self.locks.pop(c.id, None)
+        self.exited.pop(c.id, None)
+        self.waiters.pop(c.id, None)
+
+    # ---- live connect / disconnect ----------------------------------------------------------
+
+    async def connect(self, net: Network, ref: str, request: EndpointRequest) -> None:
+        c = self.containers.get(ref)
+        async with self.lock(c.id):
+            c = self.state.containers[c.id]
+            self.check_connect(c, net)
+            ep = placeholder(net, c.id, request)
+            if c.state.running:
+                used = {e.ifname for e in c.endpoints.values()}
+                has_route = any(e.gateway4 for e in c.endpoints.values())
+                routable = not net.internal
+                info = JoinInfo(c.sandbox_key, default_route4=routable and not has_route)
+                ep = await self.endpoints.plumb(c, net, ep, info, next_ifname(used))
+            c = replace(c, endpoints={**c.endpoints, net.id: ep})
+            await self.state.save_container(c)
+            if c.state.running:
+                await self.write_etc_files(c)
+
+    def check_connect(self, c: Container, net: Network) -> None:
+        mode = c.spec.network_mode
+        if mode.startswith("container:"):
+            raise InvalidArgument("container sharing network namespace with another container or "
+                                  "host cannot be connected to any other network")
+        if net.driver == "host" or mode == "host":
+            raise InvalidArgument("container cannot be disconnected from host network or "
+                                  "connected to host network")
+        if net.driver == "null" or mode == "none":
+            raise InvalidArgument("container cannot be connected to multiple networks with one "
+                                  "of the networks in private (none) mode")
+        if net.id in c.endpoints:
+            raise Forbidden(f"endpoint with name {c.name} already exists in network {net.name}")
+
+    async def disconnect(self, net: Network, ref: str, force: bool) -> None:
+        c = self.containers.get(ref)
+        async with self.lock(c.id):
+            c = self.state.containers[c.id]
+            if net.driver == "host" or c.spec.network_mode == "host":
+                raise InvalidArgument("container cannot be disconnected from host network or "
+                                      "connected to host network")
+            if net.id not in c.endpoints:
+                raise NotFound(f"container {c.id} is not connected to network {net.name}")
+            ep = c.endpoints[net.id]
+            if c.state.running and ep.id:
+                await self.endpoints.unplumb(net, ep, JoinInfo(c.sandbox_key), live=True)
+            eps = {k: v for k, v in c.endpoints.items() if k != net.id}
+            await self.state.save_container(replace(c, endpoints=eps))
+
+    # ---- adoption at daemon start ----------------------------------------------------------
+
+    async def adopt(self) -> None:
+        """Follow containers that kept running while the daemon was down; tear down the rest."""
+        for c in list(self.state.containers.values()):
+            if not c.state.running:
+                continue
+            running, _pid = await self.runtime.state(c.id)
+            if running:
+                self.exited[c.id] = asyncio.Event()
+                self.watch(c.id)
+            else:
+                code = await self.runtime.wait_exit(c.id)
+                await self.on_exit(c.id, code)
+
+    async def close(self) -> None:
+        for task in list(self.watchers):
+            task.cancel()
+        await asyncio.gather(*self.watchers, return_exceptions=True)
+
+
+def read_text(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def write_in_place(path: str, text: str) -> None:
+    """Rewrite a file keeping its inode: the container sees it through a bind mount, which a
+    rename would leave pointing at the old file."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)

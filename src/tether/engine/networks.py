@@ -1,0 +1,182 @@
+"""Network lifecycle: create, remove, prune, and the predefined bridge/host/none networks.
+
+Create is validate-then-act: driver and IPAM validate everything, then IPAM allocates, the
+driver makes its kernel objects, the firewall learns the network and the store records it;
+each step pushes its undo, so a failure anywhere leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from typing import Awaitable, Callable, Sequence
+
+from tether.drivers.base import Driver
+from tether.engine.clock import now_rfc3339, parse_rfc3339
+from tether.engine.refs import resolve
+from tether.engine.rollback import Rollback
+from tether.engine.state import State
+from tether.errors import Conflict, Forbidden, InvalidArgument, NotFound
+from tether.firewall.base import Firewall
+from tether.ipam.allocator import Ipam
+from tether.ipam.pools import validate_requests
+from tether.model import Network, NetworkSpec
+from tether.model.network import IPNetwork
+
+log = logging.getLogger(__name__)
+
+NETWORK_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+DEFAULT_BRIDGE = "tether0"
+DEFAULT_BRIDGE_OPTIONS = {
+    "com.docker.network.bridge.default_bridge": "true",
+    "com.docker.network.bridge.enable_icc": "true",
+    "com.docker.network.bridge.enable_ip_masquerade": "true",
+    "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+    "com.docker.network.bridge.name": DEFAULT_BRIDGE,
+    "com.docker.network.driver.mtu": "1500",
+}
+PREDEFINED = (("none", "null"), ("host", "host"), ("bridge", "bridge"))
+
+
+class Networks:
+    """Owns network records; asks IPAM, drivers and the firewall to do their parts."""
+
+    def __init__(
+        self,
+        state: State,
+        ipam: Ipam,
+        drivers: dict[str, Driver],
+        firewall: Firewall,
+        host_prefixes: Callable[[], Awaitable[list[IPNetwork]]],
+    ) -> None:
+        self.state = state
+        self.ipam = ipam
+        self.drivers = drivers
+        self.firewall = firewall
+        self.host_prefixes = host_prefixes
+
+    def get(self, ref: str) -> Network:
+        """Resolve a name, id or unique id prefix; NotFound with Docker's sentence."""
+        return resolve(
+            ref, self.state.networks.values(), id_of=lambda n: n.id, name_of=lambda n: n.name,
+            kind="network", not_found="network {ref} not found",
+        )
+
+    def driver(self, name: str) -> Driver:
+        try:
+            return self.drivers[name]
+        except KeyError:
+            raise NotFound(f'plugin "{name}" not found') from None
+
+    async def ensure_predefined(self) -> None:
+        """Create none, host and bridge on first start; re-make the default bridge's objects."""
+        by_name = {n.name: n for n in self.state.networks.values()}
+        for name, driver in PREDEFINED:
+            if name in by_name:
+                continue
+            options = DEFAULT_BRIDGE_OPTIONS if name == "bridge" else {}
+            await self.create(NetworkSpec(name=name, driver=driver, options=dict(options)),
+                              predefined=True)
+
+    async def restore(self) -> None:
+        """Re-make every network's kernel objects and the whole firewall (daemon start)."""
+        for net in self.state.networks.values():
+            await self.driver(net.driver).create_network(net)
+
+    async def create(self, spec: NetworkSpec, *, predefined: bool = False) -> Network:
+        """Validate, allocate, plumb, firewall and record a network, or undo it all."""
+        self.validate_name(spec, predefined)
+        driver = self.driver(spec.driver)
+        if spec.ipam_driver not in ("default", ""):
+            raise NotFound(f'plugin "{spec.ipam_driver}" not found')
+        validate_requests(spec.pools, spec.enable_ipv6)
+        existing = list(self.state.networks.values())
+        options = driver.validate(spec, existing)
+        net_id = secrets.token_hex(32)
+        async with Rollback() as undo:
+            pools = await self.ipam.allocate_pools(
+                net_id, spec.pools, enable_ipv6=spec.enable_ipv6,
+                host_prefixes=await self.host_prefixes() if spec.driver == "bridge" else [],
+                need_gateway=spec.driver in ("bridge", "macvlan", "ipvlan", "overlay"),
+                default_bridge=predefined and spec.name == "bridge",
+            ) if spec.driver not in ("host", "null") else ()
+            undo.push(self.ipam.release_pools, net_id)
+            net = self.build(net_id, spec, options, pools)
+            await driver.create_network(net)
+            undo.push(driver.delete_network, net)
+            await self.firewall.add_network(net)
+            undo.push(self.firewall.remove_network, net)
+            await self.state.add_network(net)
+        log.info("created network %s (%s)", net.name, net.id[:12])
+        return net
+
+    def validate_name(self, spec: NetworkSpec, predefined: bool) -> None:
+        if not spec.name:
+            raise InvalidArgument("network name is required")
+        if not NETWORK_NAME_RE.match(spec.name) or len(spec.name) > 255:
+            raise InvalidArgument(
+                f"invalid network name {spec.name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )
+        if not predefined and spec.driver in ("host", "null"):
+            raise Forbidden(
+                f"only one instance of \"{spec.driver}\" network is allowed"
+            )
+        if any(n.name == spec.name for n in self.state.networks.values()):
+            raise Conflict(f"network with name {spec.name} already exists")
+
+    @staticmethod
+    def build(net_id: str, spec: NetworkSpec, options: dict[str, str], pools) -> Network:
+        return Network(
+            id=net_id, name=spec.name, driver=spec.driver, created=now_rfc3339(),
+            scope="local", ipam_driver=spec.ipam_driver or "default",
+            ipam_options=spec.ipam_options, pools=tuple(pools), enable_ipv6=spec.enable_ipv6,
+            internal=spec.internal, attachable=spec.attachable, ingress=spec.ingress,
+            config_only=spec.config_only, config_from=spec.config_from,
+            options=options, labels=dict(spec.labels),
+        )
+
+    def in_use(self, net: Network) -> bool:
+        """Whether any container holds an endpoint with an address (running) on `net`."""
+        return any(
+            net.id in c.endpoints and c.state.running for c in self.state.containers.values()
+        )
+
+    async def remove(self, ref: str) -> None:
+        """Remove a user network that no running container uses."""
+        net = self.get(ref)
+        if net.builtin:
+            raise Forbidden(f"{net.name} is a pre-defined network and cannot be removed")
+        if self.in_use(net):
+            raise Forbidden(
+                f"error while removing network: network {net.name} id {net.id} has active endpoints"
+            )
+        await self.state.remove_network(net)
+        await self.firewall.remove_network(net)
+        await self.driver(net.driver).delete_network(net)
+        await self.ipam.release_pools(net.id)
+        log.info("removed network %s (%s)", net.name, net.id[:12])
+
+    async def prune(self, labels: Sequence[str], until: float | None) -> list[str]:
+        """Remove every user network without running containers that matches the filters."""
+        removed = []
+        for net in sorted(self.state.networks.values(), key=lambda n: n.name):
+            if net.builtin or self.in_use(net) or not labels_match(net.labels, labels):
+                continue
+            if until is not None and parse_rfc3339(net.created) >= until:
+                continue
+            await self.remove(net.id)
+            removed.append(net.name)
+        return removed
+
+
+def labels_match(labels: dict[str, str], wanted: Sequence[str]) -> bool:
+    """Docker's label filter: every "key" must be present, every "key=value" must match;
+    a leading "!" negates (as in `label!=...`, which the API sends as "!key=value")."""
+    for item in wanted:
+        negate = item.startswith("!")
+        key, sep, value = item.lstrip("!").partition("=")
+        hit = key in labels and (not sep or labels[key] == value)
+        if hit == negate:
+            return False
+    return True

@@ -1,0 +1,55 @@
+"""Make the kernel agree with the store at daemon start.
+
+The store is the truth: every network's objects are re-made (idempotently), the firewall is
+replaced in one transaction, and tagged leftovers that no record owns (sandboxes of
+containers that are gone, bridges of removed networks) are deleted. Objects without tether's
+tags are never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from tether.drivers.bridge_options import BridgeOptions
+from tether.kernel.links import list_links, remove_link
+from tether.kernel.netns import list_netns, remove_netns
+
+if TYPE_CHECKING:
+    from tether.engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+BRIDGE_PREFIX = "tb-"
+
+
+async def reconcile(engine: "Engine") -> None:
+    state = engine.state
+    running = [c for c in state.containers.values() if c.state.running]
+    endpoints = [
+        (state.networks[n], ep) for c in running for n, ep in c.endpoints.items()
+        if n in state.networks and ep.id
+    ]
+    await engine.firewall.setup(list(state.networks.values()), endpoints)
+    await remove_orphan_sandboxes(engine, {c.sandbox_key for c in running})
+    await remove_orphan_bridges(engine)
+
+
+async def remove_orphan_sandboxes(engine: "Engine", keep: set[str]) -> None:
+    netns_dir = os.path.join(engine.exec_root, "netns")
+    for path in list_netns(netns_dir):
+        if path not in keep:
+            log.info("removing leftover sandbox %s", path)
+            await remove_netns(path)
+
+
+async def remove_orphan_bridges(engine: "Engine") -> None:
+    owned = {
+        BridgeOptions.parse(n.options).bridge_name or BRIDGE_PREFIX + n.id[:12]
+        for n in engine.state.networks.values() if n.driver == "bridge"
+    }
+    for name in await list_links((BRIDGE_PREFIX,)):
+        if name not in owned:
+            log.info("removing leftover bridge %s", name)
+            await remove_link(name)

@@ -1,0 +1,89 @@
+"""The engine's view of the store: networks and containers, cached in memory.
+
+The store is the truth. Every change is written to the store first (names made unique with
+compare-and-swap on a name key), and only then to the in-memory maps the engine reads from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tether.errors import CasFailed, Conflict
+from tether.model import Container, Network
+from tether.store import Store
+from tether.store.base import Delete, Put
+from tether.store.codec import decode, encode
+
+NETWORKS = "networks/"
+NETWORK_NAMES = "names/networks/"
+CONTAINERS = "containers/"
+CONTAINER_NAMES = "names/containers/"
+
+
+@dataclass
+class State:
+    """Cached networks and containers, kept in step with `store`."""
+
+    store: Store
+    networks: dict[str, Network] = field(default_factory=dict)
+    containers: dict[str, Container] = field(default_factory=dict)
+
+    async def load(self) -> None:
+        for _, value, _ in await self.store.list(NETWORKS):
+            net = decode(Network, value)
+            self.networks[net.id] = net
+        for _, value, _ in await self.store.list(CONTAINERS):
+            c = decode(Container, value)
+            self.containers[c.id] = c
+
+    async def add_network(self, net: Network) -> None:
+        """Record a new network; Conflict when its name is taken (even by a racing create)."""
+        try:
+            await self.store.commit([
+                Put(NETWORK_NAMES + net.name, net.id.encode(), expect_rev=0),
+                Put(NETWORKS + net.id, encode(net), expect_rev=0),
+            ])
+        except CasFailed:
+            raise Conflict(f"network with name {net.name} already exists") from None
+        self.networks[net.id] = net
+
+    async def remove_network(self, net: Network) -> None:
+        await self.store.commit([Delete(NETWORK_NAMES + net.name), Delete(NETWORKS + net.id)])
+        self.networks.pop(net.id, None)
+
+    async def add_container(self, c: Container) -> None:
+        """Record a new container; Conflict with Docker's sentence when its name is taken."""
+        try:
+            await self.store.commit([
+                Put(CONTAINER_NAMES + c.name, c.id.encode(), expect_rev=0),
+                Put(CONTAINERS + c.id, encode(c), expect_rev=0),
+            ])
+        except CasFailed:
+            raise Conflict(self.name_conflict(c.name)) from None
+        self.containers[c.id] = c
+
+    def name_conflict(self, name: str) -> str:
+        owner = next((c.id for c in self.containers.values() if c.name == name), "")
+        return (
+            f'Conflict. The container name "/{name}" is already in use by container "{owner}". '
+            "You have to remove (or rename) that container to be able to reuse that name."
+        )
+
+    async def save_container(self, c: Container) -> None:
+        await self.store.put(CONTAINERS + c.id, encode(c))
+        self.containers[c.id] = c
+
+    async def rename_container(self, c: Container, new: Container) -> None:
+        try:
+            await self.store.commit([
+                Put(CONTAINER_NAMES + new.name, new.id.encode(), expect_rev=0),
+                Delete(CONTAINER_NAMES + c.name),
+                Put(CONTAINERS + new.id, encode(new)),
+            ])
+        except CasFailed:
+            raise Conflict(self.name_conflict(new.name)) from None
+        self.containers[new.id] = new
+
+    async def remove_container(self, c: Container) -> None:
+        await self.store.commit([Delete(CONTAINER_NAMES + c.name), Delete(CONTAINERS + c.id)])
+        self.containers.pop(c.id, None)
