@@ -1,0 +1,113 @@
+"""Isolation between networks, hubs, internal networks and egress, with real packets."""
+
+import docker
+import pytest
+
+from .outside import outside_host  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.integration
+
+
+def ip_of(c, net):
+    c.reload()
+    return c.attrs["NetworkSettings"]["Networks"][net]["IPAddress"]
+
+
+def reaches(src, ip, proto):
+    """One real probe from inside `src`: ICMP echo, a TCP connect to httpd, or a UDP echo."""
+    if proto == "icmp":
+        cmd = f"ping -c1 -W2 {ip}"
+    elif proto == "tcp":
+        cmd = f"wget -T 3 -qO- http://{ip}/"
+    else:
+        cmd = f"sh -c 'echo ping | nc -u -w2 {ip} 9999 | grep -q pong'"
+    return src.exec_run(cmd).exit_code == 0
+
+
+SERVE = ("sh -c 'mkdir -p /www && echo hello > /www/index.html && httpd -p 80 -h /www && "
+         "while true; do echo pong | nc -u -l -p 9999 -w1; done'")
+
+
+@pytest.fixture
+def two_networks(docker_client, busybox_image):
+    made = [docker_client.networks.create("iso_a"), docker_client.networks.create("iso_b")]
+    containers = {}
+    for name, net in (("a1", "iso_a"), ("a2", "iso_a"), ("b1", "iso_b")):
+        containers[name] = docker_client.containers.run(
+            "busybox:local", SERVE, detach=True, name=name, network=net)
+    yield containers
+    for c in containers.values():
+        c.remove(force=True)
+    for n in made:
+        n.remove()
+
+
+@pytest.mark.parametrize("proto", ["icmp", "tcp", "udp"])
+def test_same_network_reaches_other_network_does_not(two_networks, proto):
+    a1, a2, b1 = two_networks["a1"], two_networks["a2"], two_networks["b1"]
+    assert reaches(a1, ip_of(a2, "iso_a"), proto)
+    assert not reaches(b1, ip_of(a1, "iso_a"), proto)
+    assert not reaches(a1, ip_of(b1, "iso_b"), proto)
+
+
+def test_hub_reaches_both_and_does_not_route(docker_client, two_networks):
+    a1, b1 = two_networks["a1"], two_networks["b1"]
+    hub = docker_client.containers.run("busybox:local", "sleep 600", detach=True, name="hub",
+                                       network="iso_a")
+    try:
+        docker_client.networks.get("iso_b").connect(hub)
+        hub.reload()
+        assert set(hub.attrs["NetworkSettings"]["Networks"]) == {"iso_a", "iso_b"}
+        out = hub.exec_run("ip -o -4 addr").output.decode()
+        assert "eth0" in out and "eth1" in out
+        assert reaches(hub, ip_of(a1, "iso_a"), "tcp")
+        assert reaches(hub, ip_of(b1, "iso_b"), "tcp")
+        # b1 still cannot reach a1, even through the hub's address as a router
+        hub_b = ip_of(hub, "iso_b")
+        b1.exec_run(f"ip route add {ip_of(a1, 'iso_a')}/32 via {hub_b}")
+        assert not reaches(b1, ip_of(a1, "iso_a"), "icmp")
+        docker_client.networks.get("iso_b").disconnect(hub)
+        assert "eth1" not in hub.exec_run("ip -o -4 addr").output.decode()
+        assert not reaches(hub, ip_of(b1, "iso_b"), "icmp")
+    finally:
+        hub.remove(force=True)
+
+
+def test_connect_twice_is_refused(docker_client, two_networks):
+    with pytest.raises(docker.errors.APIError) as err:
+        docker_client.networks.get("iso_a").connect(two_networks["a1"])
+    assert err.value.status_code == 403
+    assert "already exists in network iso_a" in err.value.explanation
+
+
+def test_internal_network_has_no_way_out(docker_client, busybox_image, outside_host):
+    net = docker_client.networks.create("iso_int", internal=True)
+    ext = docker_client.networks.create("iso_ext")
+    try:
+        inside = docker_client.containers.run("busybox:local", "sleep 600", detach=True,
+                                              network="iso_int")
+        out = docker_client.containers.run("busybox:local", "sleep 600", detach=True,
+                                           network="iso_ext")
+        try:
+            assert not reaches(inside, outside_host.address, "icmp")
+            assert reaches(out, outside_host.address, "icmp")
+            peer = docker_client.containers.run("busybox:local", "sleep 600", detach=True,
+                                                network="iso_int")
+            assert reaches(inside, ip_of(peer, "iso_int"), "icmp")
+            peer.remove(force=True)
+        finally:
+            inside.remove(force=True)
+            out.remove(force=True)
+    finally:
+        net.remove()
+        ext.remove()
+
+
+def test_egress_is_masqueraded(docker_client, busybox_image, outside_host):
+    c = docker_client.containers.run("busybox:local", "sleep 600", detach=True)
+    try:
+        assert reaches(c, outside_host.address, "icmp")
+        seen = c.exec_run(f"wget -T 3 -qO- {outside_host.url()}").output.decode()
+        assert seen == outside_host.gateway
+    finally:
+        c.remove(force=True)
