@@ -1,0 +1,97 @@
+"""The aiohttp application that speaks the Docker Engine API, and its UNIX socket.
+
+Every route is served unversioned and under `/vX.Y/`; the middleware checks the version is
+within 1.41..1.50 and maps error kinds to statuses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import stat
+from typing import Any
+
+from aiohttp import web
+
+from tether.api import (
+    handlers_containers, handlers_exec, handlers_images, handlers_networks, handlers_system,
+)
+from tether.api.context import ENGINE, FACTS, TASKS, VERSION_INFO
+from tether.api.middleware import docker_headers, errors_middleware
+from tether.api.schema_system import host_facts
+from tether.engine.facade import EngineApi
+from tether.errors import Unavailable
+
+VERSION_PREFIX = r"/v{version:[0-9]+\.[0-9]+}"
+ROUTE_TABLES = (handlers_system.ROUTES, handlers_networks.ROUTES, handlers_containers.ROUTES,
+                handlers_exec.ROUTES, handlers_images.ROUTES)
+
+
+def make_app(engine: EngineApi, *, version_info: dict[str, Any]) -> web.Application:
+    """Build the API application around `engine`.
+
+    Args:
+        engine: what every handler calls (tether.engine.Engine, or a fake in unit tests).
+        version_info: {"Version": ..., "GitCommit": ..., "BuildTime": ...} for /version,
+            /info and the Server header.
+    """
+    app = web.Application(middlewares=[errors_middleware], client_max_size=1 << 20)
+    app[ENGINE] = engine
+    app[VERSION_INFO] = dict(version_info)
+    app[FACTS] = host_facts()
+    app[TASKS] = set()
+    server = f"tether/{version_info.get('Version', '0.0.0')} (linux)"
+    app.on_response_prepare.append(docker_headers(server))
+    app.on_shutdown.append(_cancel_tasks)
+    for table in ROUTE_TABLES:
+        for method, path, handler in table:
+            app.router.add_route(method, path, handler)
+            app.router.add_route(method, VERSION_PREFIX + path, handler)
+    return app
+
+
+async def _cancel_tasks(app: web.Application) -> None:
+    """Stop the background drains of detached execs; they belong to the app."""
+    tasks = list(app[TASKS])
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def serve_unix(app: web.Application, path: str) -> web.AppRunner:
+    """Listen on the UNIX socket `path` (mode 0660), replacing a stale socket file.
+
+    Raises Unavailable when another daemon still answers on `path`.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    _remove_stale_socket(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        os.chmod(path, 0o660)  # before listen(): nobody connects with looser permissions
+    except OSError:
+        sock.close()
+        raise
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    return runner
+
+
+def _remove_stale_socket(path: str) -> None:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise Unavailable(f"{path} exists and is not a socket: refusing to replace it")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError:
+        os.unlink(path)
+        return
+    finally:
+        probe.close()
+    raise Unavailable(f"another daemon is already listening on {path}")

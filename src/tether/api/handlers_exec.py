@@ -1,0 +1,108 @@
+"""`/containers/{id}/exec` and `/exec/{id}/...`: exec instances and their hijacked streams."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from aiohttp import web
+
+from tether.api.context import TASKS, engine_of
+from tether.api.jsonbody import get_bool, read_json
+from tether.api.middleware import api_version
+from tether.api.schema_containers import parse_exec_create
+from tether.api.streams import end_hijack, frame, hijack, pump_stdin, stream_content_type
+from tether.engine.facade import ExecInstance, ExecStream
+
+
+async def create_exec(request: web.Request) -> web.Response:
+    spec = parse_exec_create(await read_json(request))
+    exec_id = await engine_of(request).create_exec(request.match_info["id"], spec)
+    return web.json_response({"Id": exec_id}, status=201)
+
+
+def wants_upgrade(request: web.Request) -> bool:
+    connection = request.headers.get("Connection", "").lower()
+    return "upgrade" in connection and request.headers.get("Upgrade", "").lower() == "tcp"
+
+
+async def start_exec(request: web.Request) -> web.StreamResponse:
+    """`POST /exec/{id}/start`: 101 + raw stream when asked to upgrade, else 200 + stream."""
+    body = await read_json(request, required=False)
+    engine = engine_of(request)
+    instance = await engine.inspect_exec(request.match_info["id"])
+    stream = await engine.start_exec(instance.id)
+    if get_bool(body, "Detach"):
+        _drain_in_background(request, stream)
+        return web.Response(status=200)
+    tty = instance.spec.tty
+    content_type = stream_content_type(tty, api_version(request))
+    if not wants_upgrade(request):
+        response = web.StreamResponse(status=200, headers={"Content-Type": content_type})
+        await response.prepare(request)
+        await _copy_output(response, stream, tty)
+        await response.write_eof()
+        return response
+    response, stdin = await hijack(request, content_type)
+    pump = None
+    if instance.spec.attach_stdin:
+        pump = asyncio.create_task(pump_stdin(stdin, stream.write_stdin, stream.close_stdin))
+    try:
+        await _copy_output(response, stream, tty)
+    finally:
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pump
+        end_hijack(request)
+    return response
+
+
+async def _copy_output(response: web.StreamResponse, stream: ExecStream, tty: bool) -> None:
+    """Copy the exec's output (raw with a TTY, framed without), then wait for its exit."""
+    async for kind, data in stream.output():
+        await response.write(data if tty else frame(kind, data))
+    await stream.wait()
+
+
+def _drain_in_background(request: web.Request, stream: ExecStream) -> None:
+    """A detached exec still produces output; read it so the process never blocks."""
+
+    async def drain() -> None:
+        async for _ in stream.output():
+            pass
+        await stream.wait()
+
+    tasks = request.app[TASKS]
+    task = asyncio.create_task(drain())
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+def render_exec(inst: ExecInstance) -> dict[str, Any]:
+    """`GET /exec/{id}/json`."""
+    spec = inst.spec
+    process: dict[str, Any] = {"tty": spec.tty, "entrypoint": spec.cmd[0],
+                               "arguments": list(spec.cmd[1:]), "privileged": spec.privileged}
+    if spec.user:
+        process["user"] = spec.user
+    return {
+        "ID": inst.id, "Running": inst.running, "ExitCode": inst.exit_code,
+        "ProcessConfig": process, "OpenStdin": spec.attach_stdin,
+        "OpenStderr": spec.attach_stderr, "OpenStdout": spec.attach_stdout,
+        "CanRemove": False, "ContainerID": inst.container_id,
+        "DetachKeys": spec.detach_keys, "Pid": inst.pid,
+    }
+
+
+async def inspect_exec(request: web.Request) -> web.Response:
+    instance = await engine_of(request).inspect_exec(request.match_info["id"])
+    return web.json_response(render_exec(instance))
+
+
+ROUTES = [
+    ("POST", "/containers/{id}/exec", create_exec),
+    ("POST", "/exec/{id}/start", start_exec),
+    ("GET", "/exec/{id}/json", inspect_exec),
+]

@@ -1,0 +1,77 @@
+"""Docker's time texts: RFC 3339 parsing, "Up 2 seconds", "Exited (0) 3 minutes ago"."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tether.model import ContainerState
+
+EPOCH_PREFIX = "0001-01-01"
+
+
+def parse_time(text: str) -> float | None:
+    """RFC 3339 with up to nanoseconds -> unix seconds; Docker's zero time -> None."""
+    if not text or text.startswith(EPOCH_PREFIX):
+        return None
+    main, dot, rest = text.partition(".")
+    zone = ""
+    if dot:
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        zone = rest[len(digits):]
+        main = f"{main}.{digits[:6]}"
+    else:
+        for sep in ("Z", "+", "-"):
+            idx = main.rfind(sep)
+            if idx > 10:
+                main, zone = main[:idx], main[idx:]
+                break
+    zone = "+00:00" if zone in ("Z", "") else zone
+    try:
+        return datetime.fromisoformat(main + zone).timestamp()
+    except ValueError:
+        return None
+
+
+def human_duration(seconds: float) -> str:
+    """Go's units.HumanDuration, which `docker ps` uses."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    minutes = s // 60
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = round(s / 3600)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{hours // 24 // 365} years"
+
+
+def status_text(state: ContainerState, now: float) -> str:
+    """The `Status` column of `docker ps`."""
+    if state.status == "running":
+        started = parse_time(state.started_at)
+        return f"Up {human_duration(now - started)}" if started else "Up"
+    if state.status == "exited":
+        finished = parse_time(state.finished_at)
+        if finished is None:
+            return f"Exited ({state.exit_code})"
+        return f"Exited ({state.exit_code}) {human_duration(now - finished)} ago"
+    if state.status == "removing":
+        return "Removal In Progress"
+    if state.status == "dead":
+        return "Dead"
+    return "Created"
