@@ -93,8 +93,8 @@ class Daemon:
     proc: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
-    def socket(self) -> Path:
-        return self.root / "tether.sock"
+    def socket(self) -> str:
+        return str(self.root / "tether.sock")
 
     @property
     def url(self) -> str:

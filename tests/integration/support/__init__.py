@@ -1,0 +1,1 @@
+"""Test harness for integration tests: real daemons, the busybox image, leftover checks."""
