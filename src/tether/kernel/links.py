@@ -1,0 +1,236 @@
+"""Links, addresses and routes over async rtnetlink: idempotent, errno-aware verbs.
+
+Every verb treats "already there" (EEXIST) on create and "already gone" (ENODEV, ENOENT,
+EADDRNOTAVAIL, ESRCH) on remove as success, so the engine may replay any step after a crash.
+Names, ints and ipaddress objects only: this module knows no Network and no Endpoint.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+from collections.abc import Sequence
+from typing import Union
+
+from pyroute2.netlink.exceptions import NetlinkError
+
+from tether.errors import KernelError, NotFound
+from tether.kernel import sysctl
+from tether.kernel.netlink import kernel_error, rtnl
+
+IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
+IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+TETHER_PREFIXES = ("tether", "tb-", "tv", "tx")
+IFA_F_NODAD = 0x02
+_GONE = (errno.ENODEV, errno.ENOENT, errno.EADDRNOTAVAIL, errno.ESRCH)
+_MAIN_TABLE = 254
+
+
+async def _index(name: str, netns: str | None = None) -> int:
+    """Return the ifindex of `name`; raises NotFound when there is no such link."""
+    ipr = await rtnl(netns)
+    try:
+        msgs = await ipr.link("get", ifname=name)
+    except NetlinkError as exc:
+        if exc.code in _GONE:
+            raise NotFound(f"interface {name} does not exist") from exc
+        raise kernel_error(exc, f"cannot look up interface {name}") from exc
+    return msgs[0]["index"]
+
+
+async def link_exists(name: str, netns: str | None = None) -> bool:
+    """Say whether a link called `name` exists (in the daemon's netns unless `netns`)."""
+    try:
+        await _index(name, netns)
+    except NotFound:
+        return False
+    return True
+
+
+async def _dump_links(netns: str | None = None) -> dict[int, str]:
+    ipr = await rtnl(netns)
+    return {msg["index"]: msg.get("ifname") async for msg in await ipr.link("dump")}
+
+
+async def interface_names(netns: str | None = None) -> set[str]:
+    """Names of every link in the daemon's netns (or `netns`)."""
+    return set((await _dump_links(netns)).values())
+
+
+async def list_links(prefixes: tuple[str, ...]) -> list[str]:
+    """Names of the daemon-netns links starting with one of `prefixes` (reconcile's leftovers)."""
+    return sorted(n for n in await interface_names() if n.startswith(prefixes))
+
+
+async def remove_link(name: str, netns: str | None = None) -> None:
+    """Delete link `name`; an absent link (or namespace) is success. Its veth peer goes too."""
+    try:
+        ipr = await rtnl(netns)
+    except NotFound:
+        return
+    try:
+        await ipr.link("del", ifname=name)
+    except NetlinkError as exc:
+        if exc.code not in _GONE:
+            raise kernel_error(exc, f"cannot delete interface {name}") from exc
+
+
+async def ensure_bridge(
+    name: str, *, mtu: int | None = None, addresses: Sequence[IPInterface] = ()
+) -> None:
+    """Create bridge `name` if missing, set its MTU, add `addresses` and bring it up.
+
+    IPv6 gateways need IPv6 on the bridge with router advertisements ignored: the bridge is a
+    router for its sandboxes, never a host that autoconfigures itself from them.
+    """
+    ipr = await rtnl()
+    try:
+        await ipr.link("add", ifname=name, kind="bridge")
+    except NetlinkError as exc:
+        if exc.code != errno.EEXIST:
+            raise kernel_error(exc, f"cannot create bridge {name}") from exc
+    index = await _index(name)
+    if any(a.version == 6 for a in addresses):
+        sysctl.set_sysctl(f"net.ipv6.conf.{name}.disable_ipv6", "0")
+        sysctl.set_sysctl(f"net.ipv6.conf.{name}.accept_ra", "0")
+    changes = {"mtu": mtu} if mtu else {}
+    try:
+        await ipr.link("set", index=index, state="up", **changes)
+    except NetlinkError as exc:
+        raise kernel_error(exc, f"cannot configure bridge {name}") from exc
+    await _add_addresses(None, index, name, addresses)
+
+
+async def _add_addresses(
+    netns: str | None, index: int, name: str, addresses: Sequence[IPInterface]
+) -> None:
+    """Add each address once; IPv6 ones skip DAD, which would keep them tentative for ~1 s."""
+    ipr = await rtnl(netns)
+    for iface in addresses:
+        extra: dict[str, object] = {}
+        if iface.version == 4 and iface.network.prefixlen < 31:
+            extra["broadcast"] = str(iface.network.broadcast_address)
+        if iface.version == 6:
+            extra["flags"] = IFA_F_NODAD
+        try:
+            await ipr.addr(
+                "add", index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen,
+                **extra,
+            )
+        except NetlinkError as exc:
+            if exc.code != errno.EEXIST:
+                raise kernel_error(exc, f"cannot add address {iface} to {name}") from exc
+
+
+async def remove_addresses(
+    name: str, addresses: Sequence[IPInterface], netns: str | None = None
+) -> None:
+    """Remove `addresses` from link `name`; absent addresses or link are success."""
+    try:
+        index = await _index(name, netns)
+    except NotFound:
+        return
+    ipr = await rtnl(netns)
+    for iface in addresses:
+        try:
+            await ipr.addr(
+                "del", index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen
+            )
+        except NetlinkError as exc:
+            if exc.code not in _GONE:
+                raise kernel_error(exc, f"cannot remove address {iface} from {name}") from exc
+
+
+async def create_veth(
+    host_name: str,
+    peer_name: str,
+    peer_netns: str,
+    *,
+    master: str | None = None,
+    mac: str | None = None,
+    mtu: int | None = None,
+) -> None:
+    """Create a veth whose peer is born inside `peer_netns`, named as it stays.
+
+    Moving a link between namespaces afterwards waits on RCU (about 20 ms); creating it in
+    place costs 2-3 ms. The host side is enslaved to `master` and up. EEXIST is success.
+    """
+    ipr = await rtnl()
+    peer: dict[str, object] = {"ifname": peer_name}
+    if mac:
+        peer["address"] = mac
+    if mtu:
+        peer["mtu"] = mtu
+    host: dict[str, object] = {"state": "up"}
+    if master:
+        host["master"] = await _index(master)
+    if mtu:
+        host["mtu"] = mtu
+    fd = os.open(peer_netns, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        peer["net_ns_fd"] = fd
+        await ipr.link("add", ifname=host_name, kind="veth", peer=peer, **host)
+    except NetlinkError as exc:
+        if exc.code != errno.EEXIST:
+            raise kernel_error(exc, f"cannot create veth {host_name}") from exc
+    finally:
+        os.close(fd)
+
+
+async def configure_interface(
+    netns: str, ifname: str, *, addresses: Sequence[IPInterface] = (), up: bool = True
+) -> None:
+    """Add `addresses` to `ifname` inside `netns` and bring it up (idempotent)."""
+    index = await _index(ifname, netns)
+    await _add_addresses(netns, index, ifname, addresses)
+    if up:
+        ipr = await rtnl(netns)
+        try:
+            await ipr.link("set", index=index, state="up")
+        except NetlinkError as exc:
+            raise kernel_error(exc, f"cannot bring {ifname} up") from exc
+
+
+async def add_default_route(netns: str, gateway: IPAddress) -> None:
+    """Point the default route of `netns` at `gateway` (replaces an existing one)."""
+    ipr = await rtnl(netns)
+    dst = "0.0.0.0/0" if gateway.version == 4 else "::/0"
+    try:
+        await ipr.route("replace", dst=dst, gateway=str(gateway))
+    except NetlinkError as exc:
+        raise kernel_error(exc, f"cannot add default route via {gateway}") from exc
+
+
+async def del_default_route(netns: str, version: int) -> None:
+    """Remove the default route of one family from `netns`; absent is success."""
+    ipr = await rtnl(netns)
+    dst = "0.0.0.0/0" if version == 4 else "::/0"
+    try:
+        await ipr.route("del", dst=dst)
+    except NetlinkError as exc:
+        if exc.code not in _GONE:
+            raise kernel_error(exc, f"cannot remove the IPv{version} default route") from exc
+
+
+async def host_prefixes() -> list[IPNetwork]:
+    """Networks of the daemon netns' addresses and main-table routes, tether's links excluded.
+
+    IPAM uses them so that it never picks a subnet that overlaps the host's. Default routes
+    are left out: they overlap everything.
+    """
+    ipr = await rtnl()
+    names = await _dump_links()
+    ours = {i for i, n in names.items() if n and n.startswith(TETHER_PREFIXES)}
+    found: set[IPNetwork] = set()
+    async for msg in await ipr.addr("dump"):
+        if msg["index"] not in ours and msg.get("address"):
+            found.add(ipaddress.ip_network(f"{msg.get('address')}/{msg['prefixlen']}", strict=False))
+    async for msg in await ipr.route("dump"):
+        if msg.get("table") != _MAIN_TABLE or msg["dst_len"] == 0 or msg.get("oif") in ours:
+            continue
+        if msg.get("dst"):
+            found.add(ipaddress.ip_network(f"{msg.get('dst')}/{msg['dst_len']}", strict=False))
+    return sorted(found, key=lambda n: (n.version, n))

@@ -1,0 +1,81 @@
+"""One cached rtnetlink socket per network namespace.
+
+Invariant: a cached socket pins its namespace (the kernel keeps a netns alive while a socket
+lives in it), so `forget(path)` must run before a namespace is unmounted, or its links would
+never be reaped. Sockets are tied to the event loop that first used them; a new loop (tests)
+gets new sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+from pyroute2 import AsyncIPRoute
+from pyroute2.netlink import NETLINK_ROUTE
+from pyroute2.netlink.exceptions import NetlinkError
+
+from tether.errors import KernelError, NotFound
+from tether.kernel import _ns
+
+_HOST = ""
+_cache: dict[str, tuple[asyncio.AbstractEventLoop, AsyncIPRoute]] = {}
+
+
+def _socket_in(path: str) -> socket.socket:
+    """Open an rtnetlink socket inside the namespace at `path` (runs in a throwaway thread)."""
+    _ns.enter_net(path)
+    return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
+
+
+async def rtnl(netns: str | None = None) -> AsyncIPRoute:
+    """Return the rtnetlink socket of `netns` (a bind-mounted file) or of the daemon's netns.
+
+    Raises:
+        NotFound: `netns` names no namespace.
+    """
+    key = netns or _HOST
+    loop = asyncio.get_running_loop()
+    cached = _cache.get(key)
+    if cached is not None and cached[0] is loop:
+        return cached[1]
+    _close(key)
+    if netns is None:
+        ipr = AsyncIPRoute()
+    else:
+        try:
+            sock = await _ns.in_thread(lambda: _socket_in(netns))
+        except FileNotFoundError as exc:
+            raise NotFound(f"network namespace {netns} does not exist") from exc
+        except OSError as exc:
+            raise KernelError(f"cannot enter network namespace {netns}: {exc.strerror}") from exc
+        ipr = AsyncIPRoute(use_socket=sock)
+    _cache[key] = (loop, ipr)
+    return ipr
+
+
+def _close(key: str) -> None:
+    cached = _cache.pop(key, None)
+    if cached is None:
+        return
+    try:
+        cached[1].close()
+    except Exception:  # noqa: BLE001 - the loop it was bound to may be gone already
+        pass
+
+
+def forget(netns: str) -> None:
+    """Close the cached socket of `netns` so the namespace can die when unmounted."""
+    _close(netns)
+
+
+def close_all() -> None:
+    """Close every cached socket (daemon shutdown, end of a test)."""
+    for key in list(_cache):
+        _close(key)
+
+
+def kernel_error(exc: NetlinkError, what: str) -> KernelError:
+    """Turn a netlink error into a KernelError with one sentence naming the operation."""
+    return KernelError(f"{what}: {os.strerror(exc.code)}")
