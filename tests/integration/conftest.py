@@ -50,7 +50,7 @@ def pytest_runtest_makereport(item, call):
     """Attach the daemon's log to a failed test: the first thing anyone asks for."""
     report = yield
     d = item.funcargs.get("daemon") if hasattr(item, "funcargs") else None
-    if report.failed and d is not None:
+    if report.failed and d is not None and report.when != "teardown":
         report.sections.append(("tetherd log (last 80 lines)", d.log_tail(80)))
     return report
 

@@ -114,7 +114,9 @@ class DaemonFactory:
         if alone:
             left = self._snapshot(d)
             kernelstate.clean(d.prefix(), d.root, left.orphans - self._baselines[id(d)].orphans)
-        return [f"{p}\n--- tetherd log ---\n{d.log_tail(40)}" for p in problems[:1]] + problems[1:]
+        if problems:
+            problems.append(f"--- tetherd log ({d.log_path}) ---\n{d.log_tail(40)}")
+        return problems
 
     def finish_all(self) -> list[str]:
         problems = []
