@@ -1,0 +1,123 @@
+"""The bridge driver: one Linux bridge per network holding the gateways, one veth per endpoint.
+
+Kernel names are tagged and derived from ids (`tb-<id12>` bridges, `tv<digest10>` veths) so
+reconcile can find leftovers and tether never touches a link it did not make.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import socket
+from dataclasses import replace
+
+from tether.drivers.base import JoinInfo
+from tether.drivers.bridge_options import BridgeOptions
+from tether.errors import Conflict, Forbidden, KernelError
+from tether.kernel import links, netns, sysctl
+from tether.model import Endpoint, Network, NetworkSpec
+from tether.model.network import IPInterface
+
+VETH_PREFIX = "tv"
+
+
+def veth_name(endpoint_id: str) -> str:
+    """The host side of an endpoint's veth: fixed prefix + 10 hex of a digest of its id."""
+    return VETH_PREFIX + hashlib.sha256(endpoint_id.encode()).hexdigest()[:10]
+
+
+def _host_has_interface(name: str) -> bool:
+    """Ask the kernel (of the calling thread's netns) whether a link called `name` exists."""
+    try:
+        socket.if_nametoindex(name)
+    except OSError:
+        return False
+    return True
+
+
+def _gateways(net: Network) -> list[IPInterface]:
+    return [
+        ipaddress.ip_interface(f"{p.gateway}/{p.subnet.prefixlen}") for p in net.pools if p.gateway
+    ]
+
+
+def _sandbox_addresses(ep: Endpoint) -> list[IPInterface]:
+    """The endpoint's addresses plus its link-local ones (/16 for IPv4, /64 for IPv6)."""
+    found: list[IPInterface] = [a for a in (ep.ipv4, ep.ipv6) if a is not None]
+    for ll in ep.request.link_local_ips:
+        found.append(ipaddress.ip_interface(f"{ll}/{16 if ll.version == 4 else 64}"))
+    return found
+
+
+class BridgeDriver:
+    """Docker's `bridge` driver on a Linux bridge; isolation is the firewall's job."""
+
+    def __init__(self, name: str = "bridge") -> None:
+        self.name = name
+
+    def validate(self, spec: NetworkSpec, existing: list[Network]) -> dict[str, str]:
+        """Parse the options and refuse a bridge name someone else already has.
+
+        Raises:
+            InvalidArgument: an option has a bad value.
+            Conflict: another network uses that bridge name.
+            Forbidden: a host interface not made for this network already has that name.
+        """
+        opts = BridgeOptions.parse(spec.options)
+        name = opts.bridge_name
+        if name is None:
+            return dict(spec.options)
+        for other in existing:
+            if other.driver == self.name and BridgeOptions.parse(other.options).kernel_name(other.id) == name:
+                raise Conflict(f"bridge name {name} is already used by network {other.name}")
+        if not opts.default_bridge and _host_has_interface(name):
+            raise Forbidden(f"bridge name {name} is already used by a host interface")
+        return dict(spec.options)
+
+    async def create_network(self, net: Network) -> None:
+        opts = BridgeOptions.parse(net.options)
+        await links.ensure_bridge(opts.kernel_name(net.id), mtu=opts.mtu, addresses=_gateways(net))
+
+    async def delete_network(self, net: Network) -> None:
+        await links.remove_link(BridgeOptions.parse(net.options).kernel_name(net.id))
+
+    async def join(self, net: Network, ep: Endpoint, info: JoinInfo) -> Endpoint:
+        """Create the veth with its peer born in the sandbox, address it and route it.
+
+        On failure the host veth is removed (its peer goes with it), so nothing half made stays.
+        """
+        opts = BridgeOptions.parse(net.options)
+        host = veth_name(ep.id)
+        if ep.ipv6 is not None:
+            await netns.enable_ipv6(info.sandbox_path)
+        await links.create_veth(
+            host, ep.ifname, info.sandbox_path,
+            master=opts.kernel_name(net.id), mac=ep.mac or None, mtu=opts.mtu,
+        )
+        try:
+            _quiet_port(host)
+            await self._configure(ep, info)
+        except BaseException:
+            await links.remove_link(host)
+            raise
+        return replace(ep, host_ifname=host)
+
+    async def _configure(self, ep: Endpoint, info: JoinInfo) -> None:
+        path = info.sandbox_path
+        await links.configure_interface(path, ep.ifname, addresses=_sandbox_addresses(ep))
+        if info.default_route4 and ep.gateway4 is not None:
+            await links.add_default_route(path, ep.gateway4)
+        if info.default_route6 and ep.gateway6 is not None:
+            await links.add_default_route(path, ep.gateway6)
+
+    async def leave(self, net: Network, ep: Endpoint, info: JoinInfo) -> None:
+        """Delete the host veth (the sandbox side goes with it); absent is success."""
+        await links.remove_link(ep.host_ifname or veth_name(ep.id))
+
+
+def _quiet_port(host: str) -> None:
+    """Turn IPv6 off on a bridge port: it needs no address, and its RS/MLD chatter floods."""
+    try:
+        sysctl.set_sysctl(f"net.ipv6.conf.{host}.disable_ipv6", "1")
+    except KernelError:
+        pass  # a host without IPv6 has nothing to quiet

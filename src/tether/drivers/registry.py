@@ -1,0 +1,14 @@
+"""The drivers a daemon offers, by the name the API uses."""
+
+from __future__ import annotations
+
+from tether.drivers.base import Driver
+from tether.drivers.bridge import BridgeDriver
+from tether.drivers.host import HostDriver
+from tether.drivers.null import NullDriver
+
+
+def make_drivers() -> dict[str, Driver]:
+    """One instance of each local driver, keyed by its name."""
+    drivers: list[Driver] = [BridgeDriver(), HostDriver(), NullDriver()]
+    return {d.name: d for d in drivers}
