@@ -1,0 +1,107 @@
+"""`tether logs`, `tether exec`, and the attached half of `tether run`: output streams."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tether.cli.args import Parser
+from tether.cli.errors import report_run
+from tether.errors import NotFound, TetherError
+
+
+def pump(frames) -> None:
+    """Copy (stream, bytes) frames to our stdout/stderr as they arrive."""
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    for stream, data in frames:
+        target = err if stream == 2 else out
+        target.write(data)
+        target.flush()
+
+
+def logs(ctx, argv: list[str]) -> int:
+    p = Parser("logs")
+    p.add_argument("-f", "--follow", action="store_true")
+    p.add_argument("-n", "--tail")
+    p.add_argument("-t", "--timestamps", action="store_true")
+    p.add_argument("container")
+    a = p.parse_args(argv)
+    from tether.client.views import container_tty
+
+    tty = container_tty(ctx.client.inspect_container(a.container))
+    pump(ctx.client.logs(a.container, follow=a.follow, tail=a.tail, timestamps=a.timestamps,
+                         tty=tty))
+    return 0
+
+
+def exec_(ctx, argv: list[str]) -> int:
+    p = Parser("exec", usage="tether exec [OPTIONS] CONTAINER COMMAND [ARG...]")
+    for flag in (("-d", "--detach"), ("-i", "--interactive"), ("-t", "--tty"),
+                 ("--privileged",)):
+        p.add_argument(*flag, action="store_true")
+    p.add_argument("-e", "--env", action="append", default=[])
+    p.add_argument("-w", "--workdir", default="")
+    p.add_argument("-u", "--user", default="")
+    p.add_argument("container")
+    p.add_argument("cmd", nargs=argparse.REMAINDER)
+    a = p.parse_args(argv)
+    if not a.cmd:
+        p.error("exec requires at least 2 arguments")
+    from tether.client.run_body import expand_env
+    from tether.client.views import exec_exit_code
+
+    exec_id = ctx.client.create_exec(
+        a.container, a.cmd, env=expand_env(tuple(a.env)), workdir=a.workdir, user=a.user,
+        tty=a.tty, stdin=a.interactive, privileged=a.privileged, detach=a.detach)
+    if a.detach:
+        ctx.client.start_exec_detached(exec_id)
+        return 0
+    pump(ctx.client.start_exec(exec_id, tty=a.tty))
+    return exec_exit_code(ctx.client.inspect_exec(exec_id))
+
+
+def run_attached(client, ident: str, tty: bool, auto_remove: bool) -> int:
+    """Docker's order: attach and register the wait before start, so no output is lost.
+
+    When the daemon has no attach endpoint yet, fall back to following the logs after start.
+    """
+    from tether.client.views import exit_code_of_wait
+
+    try:
+        waiter = client.wait_container(ident, "removed" if auto_remove else "next-exit")
+        frames = _attach_or_none(client, ident, tty)
+        client.start_container(ident)
+    except TetherError as err:
+        _cleanup(client, ident, auto_remove)
+        return report_run(err, "run")
+    try:
+        if frames is None:
+            frames = client.logs(ident, follow=True, tty=tty)
+        pump(frames)
+    except NotFound:
+        pass
+    try:
+        code = exit_code_of_wait(waiter.json())
+    except TetherError as err:
+        return report_run(err, "run")
+    _cleanup(client, ident, auto_remove)
+    return code
+
+
+def _attach_or_none(client, ident: str, tty: bool):
+    try:
+        return client.attach(ident, tty)
+    except TetherError as err:
+        if err.status in (404, 405, 501):
+            return None
+        raise
+
+
+def _cleanup(client, ident: str, auto_remove: bool) -> None:
+    """With --rm, make sure the container is gone even if the daemon did not remove it."""
+    if not auto_remove:
+        return
+    try:
+        client.remove_container(ident, force=True)
+    except TetherError:
+        pass
