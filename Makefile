@@ -1,0 +1,43 @@
+# tether: `make demo` shows what it does, `make test` proves it. Run as root on Debian 12.
+
+SHELL := /bin/bash
+VENV := .venv
+STAMP := $(VENV)/.tether-installed
+DEBIAN_PACKAGES := nftables runc busybox-static iproute2 conntrack util-linux procps \
+                   iputils-ping
+# A bound on the whole suite, so a hung test fails CI instead of stalling it.
+TEST_TIMEOUT := 1500
+
+.PHONY: install demo test unit integration bench lint-imports clean
+
+install: $(STAMP)
+	@tools/install-deps $(DEBIAN_PACKAGES)
+
+# Re-installed only when pyproject.toml changes (or the venv is gone). The interpreter is
+# /usr/bin/python3 when >= 3.11 (Debian 12), else python3 on PATH; PYTHON=... overrides.
+$(STAMP): pyproject.toml
+	@tools/install-deps $(DEBIAN_PACKAGES)
+	tools/make-venv $(VENV)
+	@touch $@
+
+demo: install
+	$(VENV)/bin/python tools/demo
+
+# The whole suite, unit and integration; as root it runs inside private namespaces.
+test: install
+	timeout --foreground -k 20 $(TEST_TIMEOUT) $(VENV)/bin/python -m pytest tests
+
+unit: install
+	$(VENV)/bin/python -m pytest -q tests/unit
+
+integration: install
+	timeout --foreground -k 20 $(TEST_TIMEOUT) $(VENV)/bin/python -m pytest tests/integration
+
+bench: install
+	@if [ -x bench/run ]; then bench/run; else echo "bench: no bench/run yet (see bench/README.md)"; fi
+
+lint-imports: install
+	$(VENV)/bin/lint-imports
+
+clean:
+	rm -rf $(VENV) .pytest_cache build src/*.egg-info
