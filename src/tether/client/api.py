@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tether.client import bodies
-from tether.client.transport import Response, Transport, iter_frames, urlencode
+from tether.client.transport import Response, Transport, iter_frames
 from tether.errors import NotModified
 
 TYPE_CHECKING = False
@@ -190,9 +190,8 @@ class Client:
         query += [("changes", c) for c in changes]
         if message:
             query.append(("message", message))
-        path = f"/images/create?{urlencode(query)}"
-        resp = self.transport.request("POST", f"/v{API_VERSION}{path}", body=source,
-                                      headers={"Content-Type": "application/x-tar"})
+        resp = self.transport.request("POST", f"/v{API_VERSION}/images/create", query=query,
+                                      body=source, headers={"Content-Type": "application/x-tar"})
         return _json_lines(resp)
 
     def list_images(self, all: bool = False, filters: list[str] | None = None) -> list[dict]:

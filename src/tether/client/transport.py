@@ -185,10 +185,12 @@ def urlencode(params) -> str:
     return "&".join(f"{quote(k)}={quote(v)}" for k, v in items)
 
 
-def build_path(path: str, query: dict | None = None) -> str:
-    """Quote a path and append the query, dropping parameters whose value is None."""
+def build_path(path: str, query: dict | list | None = None) -> str:
+    """Quote a path and append the query (a dict, or pairs for repeated keys), dropping
+    parameters whose value is None."""
     path = quote(path, safe="/:@")
-    params = {k: v for k, v in (query or {}).items() if v is not None}
+    pairs = query.items() if isinstance(query, dict) else (query or [])
+    params = [(k, v) for k, v in pairs if v is not None]
     return f"{path}?{urlencode(params)}" if params else path
 
 
@@ -217,7 +219,7 @@ class Transport:
                 "run the command as root.") from exc
         return sock
 
-    def request(self, method: str, path: str, *, query: dict | None = None,
+    def request(self, method: str, path: str, *, query: dict | list | None = None,
                 body: bytes | BinaryIO | None = None, headers: dict | None = None,
                 upgrade: bool = False) -> Response:
         """Send a request and return the response once its headers arrived.
