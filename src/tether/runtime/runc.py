@@ -1,0 +1,266 @@
+"""Containers run by runc: prepare a bundle, start it behind a shim, wait, signal, clean up.
+
+Files of container <id>:
+    <data_root>/containers/<id>/   hosts, resolv.conf, hostname (the engine writes them),
+                                   upper/ work/ (overlay), config.json (the bundle), logs,
+                                   stdin FIFO, shim.pid, init.pid, exit_code, runc.log
+    <exec_root>/containers/<id>/rootfs   the overlay mount (image rootfs + upper)
+    <exec_root>/runc/                    runc's state (--root)
+Every verb is idempotent, and every one works on containers an earlier daemon started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from typing import AsyncIterator
+
+from tether.errors import InvalidArgument, KernelError, NotFound
+from tether.model import Container, ExecSpec, Image
+from tether.runtime import bundle, logs, shim
+from tether.runtime.execs import ExecProcess, start_exec
+from tether.runtime.files import atomic_write_json, read_json, read_text
+from tether.runtime.mounts import mount_overlay, unmount
+from tether.runtime.rootfs import DEFAULT_PATH, find_executable, not_found_message, resolve_user
+from tether.runtime.signals import parse_signal
+from tether.runtime.watch import DirWatch, wait_pid_exit
+
+START_TIMEOUT = 60.0
+
+
+class Runtime:
+    """The container runtime layer over runc: small on purpose, runc does the work."""
+
+    def __init__(self, data_root: str, exec_root: str, runc: str = "runc") -> None:
+        self.data_root = os.path.join(data_root, "containers")
+        self.exec_root = os.path.join(exec_root, "containers")
+        self.runc_root = os.path.join(exec_root, "runc")
+        self.runc = runc
+
+    # ---- paths ------------------------------------------------------------------------------
+
+    def files_dir(self, cid: str) -> str:
+        """The container's own directory (made on first use, so the engine can write to it)."""
+        path = os.path.join(self.data_root, cid)
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def hosts_path(self, cid: str) -> str:
+        return os.path.join(self.files_dir(cid), "hosts")
+
+    def resolv_path(self, cid: str) -> str:
+        return os.path.join(self.files_dir(cid), "resolv.conf")
+
+    def hostname_path(self, cid: str) -> str:
+        return os.path.join(self.files_dir(cid), "hostname")
+
+    def rootfs_path(self, cid: str) -> str:
+        return os.path.join(self.exec_root, cid, "rootfs")
+
+    def _file(self, cid: str, name: str) -> str:
+        return os.path.join(self.data_root, cid, name)
+
+    # ---- prepare and start ------------------------------------------------------------------
+
+    async def prepare(self, c: Container, image: Image, image_rootfs: str | None = None) -> None:
+        """Make the container's directories, its bundle config and its overlay rootfs.
+
+        `image_rootfs` defaults to the ImageStore layout next to `data_root`.
+
+        Raises:
+            InvalidArgument: the user is unknown to the image. KernelError: the mount failed.
+        """
+        lower = image_rootfs or os.path.join(os.path.dirname(self.data_root), "images",
+                                             image.id.removeprefix("sha256:"), "rootfs")
+        d = self.files_dir(c.id)
+        for sub in ("upper", "work"):
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        for path in (self.hosts_path(c.id), self.resolv_path(c.id), self.hostname_path(c.id)):
+            if not os.path.exists(path):
+                open(path, "a").close()
+        uid, gid = resolve_user(lower, c.spec.user or image.user)
+        config = bundle.bundle_config(self._inputs(c, image, uid, gid))
+        await asyncio.to_thread(atomic_write_json, os.path.join(d, "config.json"), config)
+        os.makedirs(self.rootfs_path(c.id), exist_ok=True)
+        await asyncio.to_thread(mount_overlay, self.rootfs_path(c.id), lower,
+                                os.path.join(d, "upper"), os.path.join(d, "work"))
+
+    def _inputs(self, c: Container, image: Image, uid: int, gid: int) -> bundle.BundleInputs:
+        env = tuple(c.env or image.env)
+        if not any(e.startswith("PATH=") for e in env):
+            env = (f"PATH={DEFAULT_PATH}",) + env
+        return bundle.BundleInputs(
+            cid=c.id, rootfs=self.rootfs_path(c.id), hosts=self.hosts_path(c.id),
+            resolv=self.resolv_path(c.id), hostname_file=self.hostname_path(c.id),
+            args=(c.path, *c.args) if c.path else (), env=env, hostname=c.hostname,
+            cwd=c.spec.working_dir or image.working_dir or "/", uid=uid, gid=gid,
+            privileged=c.spec.privileged, cap_add=c.spec.cap_add)
+
+    async def start(self, c: Container, netns_path: str | None) -> int:
+        """Start the prepared container in `netns_path` (None: the host's); return its pid.
+
+        Returns once runc reports the process running. The container outlives the daemon.
+
+        Raises:
+            InvalidArgument: the command is not in the image (Docker answers 400 too).
+            KernelError: runc failed; the sentence is runc's.
+        """
+        d = self.files_dir(c.id)
+        config = read_json(os.path.join(d, "config.json"))
+        if not isinstance(config, dict):
+            raise NotFound(f"container {c.id} has no bundle: prepare it first")
+        config = bundle.with_network(config, netns_path, c.hostname)
+        await asyncio.to_thread(atomic_write_json, os.path.join(d, "config.json"), config)
+        self._check_command(c.id, config["process"])
+        for name in ("init.pid", "exit_code", "shim.pid"):
+            _unlink(os.path.join(d, name))
+        os.makedirs(self.runc_root, exist_ok=True)
+        async with DirWatch(d) as watch:
+            await shim.launch(d, self.runc, self.runc_root, c.id, c.spec.open_stdin)
+            while not os.path.exists(os.path.join(d, "init.pid")):
+                if os.path.exists(os.path.join(d, "exit_code")):
+                    raise KernelError(self._runc_error(c.id))
+                if not await watch.changed(START_TIMEOUT):
+                    raise KernelError(f"container {c.short_id} did not start within "
+                                      f"{START_TIMEOUT:.0f} s")
+        return int(read_text(os.path.join(d, "init.pid")) or 0)
+
+    def _check_command(self, cid: str, process: dict) -> None:
+        args = process.get("args") or []
+        if not args:
+            raise InvalidArgument("No command specified")
+        if not find_executable(self.rootfs_path(cid), args[0], process["env"], process["cwd"]):
+            raise InvalidArgument("OCI runtime create failed: unable to start container "
+                                  f"process: {not_found_message(args[0])}: unknown")
+
+    def _runc_error(self, cid: str) -> str:
+        """runc's last error sentence from its JSON log, or a plain fallback."""
+        for line in reversed((read_text(self._file(cid, "runc.log")) or "").splitlines()):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("level") in ("error", "fatal"):
+                return str(entry.get("msg"))
+        return f"runc could not start container {cid[:12]}"
+
+    # ---- exit, state, signals -----------------------------------------------------------------
+
+    async def wait_exit(self, cid: str) -> int:
+        """Wait until the container's shim is gone; return the exit code it recorded.
+
+        A shim that died without recording one (it was killed) yields 255.
+
+        Raises:
+            NotFound: the container was never started.
+        """
+        d = os.path.join(self.data_root, cid)
+        pid_text = read_text(os.path.join(d, "shim.pid"))
+        if not pid_text:
+            raise NotFound(f"container {cid} was never started")
+        pid = int(pid_text)
+        if shim.shim_alive(pid, d):
+            await wait_pid_exit(pid)
+        code = (read_text(os.path.join(d, "exit_code")) or "").strip()
+        return int(code) if code.isdigit() else 255
+
+    async def state(self, cid: str) -> tuple[bool, int]:
+        """(running, pid of the container's init) as runc sees it."""
+        if not os.path.isdir(os.path.join(self.runc_root, cid)):
+            return False, 0
+        rc, out, _ = await self._run_runc("state", cid)
+        if rc != 0:
+            return False, 0
+        info = json.loads(out)
+        running = info.get("status") in ("running", "created", "paused")
+        return running, int(info.get("pid") or 0) if running else 0
+
+    async def kill(self, cid: str, signal: str | int = "KILL") -> None:
+        """Send `signal` to the container's init; a container that is gone already is fine.
+
+        Raises:
+            InvalidArgument: unknown signal. KernelError: runc refused a running container.
+        """
+        number = parse_signal(signal)
+        rc, _, err = await self._run_runc("kill", cid, str(number))
+        if rc != 0 and (await self.state(cid))[0]:
+            raise KernelError(f"cannot kill container {cid[:12]}: {err.strip()}")
+
+    async def stop(self, cid: str, timeout: int, stop_signal: str | int = "SIGTERM") -> None:
+        """Send `stop_signal`, wait up to `timeout` seconds, then SIGKILL; return at exit."""
+        await self.kill(cid, stop_signal)
+        try:
+            await asyncio.wait_for(self.wait_exit(cid), max(timeout, 0))
+            return
+        except TimeoutError:
+            pass
+        await self.kill(cid, "KILL")
+        await self.wait_exit(cid)
+
+    # ---- cleanup ------------------------------------------------------------------------------
+
+    async def cleanup(self, cid: str) -> None:
+        """After exit: delete runc's record and unmount the rootfs. Idempotent; reports all."""
+        errors: list[Exception] = []
+        if os.path.isdir(os.path.join(self.runc_root, cid)):
+            rc, _, err = await self._run_runc("delete", "--force", cid)
+            if rc != 0 and os.path.isdir(os.path.join(self.runc_root, cid)):
+                errors.append(KernelError(f"runc delete {cid[:12]}: {err.strip()}"))
+        try:
+            await asyncio.to_thread(unmount, self.rootfs_path(cid))
+        except KernelError as exc:
+            errors.append(exc)
+        if errors:
+            raise ExceptionGroup(f"cleanup of container {cid[:12]}", errors)
+
+    async def remove(self, cid: str) -> None:
+        """Clean up, then delete every file of the container."""
+        await self.cleanup(cid)
+        for path in (os.path.join(self.data_root, cid), os.path.join(self.exec_root, cid)):
+            await asyncio.to_thread(shutil.rmtree, path, True)
+
+    # ---- logs and exec --------------------------------------------------------------------------
+
+    async def logs(self, cid: str, *, stdout: bool = True, stderr: bool = True,
+                   follow: bool = False, tail: int | None = None,
+                   timestamps: bool = False) -> AsyncIterator[tuple[int, bytes]]:
+        """Yield (1|2, bytes) from the container's logs; `follow` ends when it exits.
+
+        stdout and stderr are kept in two files, so their relative order is lost, `tail`
+        counts lines per stream, and `timestamps` is not supported (ignored).
+        """
+        d = os.path.join(self.data_root, cid)
+        if not os.path.isdir(d):
+            raise NotFound(f"No such container: {cid}")
+        streams = [(1, "stdout.log")] * stdout + [(2, "stderr.log")] * stderr
+        started = os.path.exists(os.path.join(d, "shim.pid"))
+        exited = (lambda: self.wait_exit(cid)) if follow and started else None
+        async for item in logs.read(d, streams, tail=tail, exited=exited):
+            yield item
+
+    async def exec(self, cid: str, spec: ExecSpec) -> ExecProcess:
+        """Run `spec.cmd` in the running container with `runc exec`.
+
+        A command missing from the image gives exit code 126 and Docker's sentence on stderr.
+        """
+        config = read_json(os.path.join(self.data_root, cid, "config.json"))
+        if not isinstance(config, dict):
+            raise NotFound(f"No such container: {cid}")
+        return await start_exec([self.runc, "--root", self.runc_root], cid,
+                                self.rootfs_path(cid), config["process"], spec)
+
+    async def _run_runc(self, *args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            self.runc, "--root", self.runc_root, *args, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        return proc.returncode or 0, out.decode(), err.decode()
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
