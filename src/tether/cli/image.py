@@ -31,9 +31,9 @@ def import_(ctx, argv: list[str]) -> int:
     with source:
         for msg in ctx.client.import_image(source, a.repo, tuple(a.changes), a.message):
             if "error" in msg or "errorDetail" in msg:
-                from tether.errors import TetherError as Err
+                from tether.client.transport import error_for
 
-                raise Err(msg.get("error") or msg["errorDetail"].get("message", ""))
+                raise error_for(500, msg.get("error") or msg["errorDetail"].get("message", ""))
             if msg.get("status"):
                 write(msg["status"] + "\n")
     return 0

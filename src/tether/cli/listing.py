@@ -52,8 +52,7 @@ def inspect(ctx, argv: list[str]) -> int:
         except TetherError as err:
             report(err)
             failed = True
-    if found or not a.format:
-        write(inspect_output(found, a.format))
+    write(inspect_output(found, a.format) if found or not a.format else "\n")
     return 1 if failed else 0
 
 
