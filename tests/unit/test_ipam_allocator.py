@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tether.errors import Conflict, Forbidden, InvalidArgument, KernelError, NotFound
+from tether.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from tether.ipam.allocator import Ipam
 from tether.ipam.pools import DEFAULT_BRIDGE_SUBNET, ULA_PREFIX
 from tether.model import IPAMPool, PoolRequest
@@ -61,6 +61,12 @@ async def test_released_subnet_is_reused(ipam):
 async def test_auto_subnet_avoids_host_prefixes(ipam):
     (p,) = await pools(ipam, "n1", host=["172.17.5.0/24", "172.18.0.0/15", "0.0.0.0/0"])
     assert p.subnet == N("172.20.0.0/16")
+
+
+async def test_no_free_default_pool(ipam, store):
+    with pytest.raises(NotFound, match="non-overlapping IPv4 address pool among the defaults"):
+        await pools(ipam, "x", host=["0.0.0.0/1", "128.0.0.0/1"])
+    assert await store.list("ipam/pools/") == []
 
 
 async def test_user_subnet_overlap_is_forbidden(ipam):
