@@ -34,7 +34,8 @@ def _is_mounted(path: str) -> bool:
 
 
 def _create(path: str, ipv6: bool) -> None:
-    """Unshare this throwaway thread's netns and pin it on `path`."""
+    """Unshare this throwaway thread's netns and pin it on `path` (its directory is made)."""
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
     fd = os.open(path, os.O_CREAT | os.O_RDONLY | os.O_CLOEXEC, 0o444)
     os.close(fd)
     _ns.unshare_net()
