@@ -54,6 +54,9 @@ def docker_headers(server: str) -> Callable[[web.Request, web.StreamResponse], A
         response.headers["Docker-Experimental"] = "false"
         response.headers["Ostype"] = "linux"
         response.headers["Server"] = server
+        if response.headers.get("Content-Type", "").startswith("application/json"):
+            # The docker CLI parses an error body only when the type is exactly this.
+            response.headers["Content-Type"] = "application/json"
 
     return stamp
 
