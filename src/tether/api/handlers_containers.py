@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from typing import AsyncIterator
 
 from aiohttp import web
 
@@ -13,7 +15,7 @@ from tether.api.jsonbody import query_bool, query_int, read_json
 from tether.api.middleware import api_version
 from tether.api.schema_containers import parse_container_create
 from tether.api.schema_inspect import render_container, render_summary
-from tether.api.streams import frame, stream_content_type
+from tether.api.streams import end_hijack, frame, hijack, stream_content_type, wants_upgrade
 from tether.errors import InvalidArgument
 
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
@@ -78,8 +80,9 @@ async def wait_container(request: web.Request) -> web.StreamResponse:
     state = await pending
     error = {"Message": state.error} if state.error else None
     body = json.dumps({"Error": error, "StatusCode": state.exit_code}) + "\n"
-    await response.write(body.encode())
-    await response.write_eof()
+    with contextlib.suppress(ConnectionResetError):  # the CLI may hang up first
+        await response.write(body.encode())
+        await response.write_eof()
     return response
 
 
@@ -120,9 +123,41 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     chunks = engine.logs(view.container.id, stdout=stdout, stderr=stderr,
                          follow=query_bool(request, "follow"), tail=tail,
                          timestamps=query_bool(request, "timestamps"))
+    await copy_chunks(response, chunks, tty)
+    await response.write_eof()
+    return response
+
+
+async def copy_chunks(response: web.StreamResponse, chunks: AsyncIterator[tuple[int, bytes]],
+                      tty: bool) -> None:
     async for kind, data in chunks:
         await response.write(data if tty else frame(kind, data))
-    await response.write_eof()
+
+
+async def attach_container(request: web.Request) -> web.StreamResponse:
+    """`POST /containers/{id}/attach?stream=1`: the container's new output until it exits.
+
+    Built on the engine's followed logs (tail 0), so output written before the attach is
+    not replayed; stdin is not forwarded (the facade has no attach-stdin verb).
+    """
+    engine = engine_of(request)
+    view = await engine.inspect_container(request.match_info["id"])
+    tty = view.container.spec.tty
+    content_type = stream_content_type(tty, api_version(request))
+    chunks = engine.logs(view.container.id, stdout=query_bool(request, "stdout"),
+                         stderr=query_bool(request, "stderr"),
+                         follow=query_bool(request, "stream"), tail=0, timestamps=False)
+    if not wants_upgrade(request):
+        response = web.StreamResponse(status=200, headers={"Content-Type": content_type})
+        await response.prepare(request)
+        await copy_chunks(response, chunks, tty)
+        await response.write_eof()
+        return response
+    response, _stdin = await hijack(request, content_type)
+    try:
+        await copy_chunks(response, chunks, tty)
+    finally:
+        end_hijack(request)
     return response
 
 
@@ -138,4 +173,5 @@ ROUTES = [
     ("POST", "/containers/{id}/rename", rename_container),
     ("DELETE", "/containers/{id}", remove_container),
     ("GET", "/containers/{id}/logs", container_logs),
+    ("POST", "/containers/{id}/attach", attach_container),
 ]

@@ -12,7 +12,9 @@ from tether.api.context import TASKS, engine_of
 from tether.api.jsonbody import get_bool, read_json
 from tether.api.middleware import api_version
 from tether.api.schema_containers import parse_exec_create
-from tether.api.streams import end_hijack, frame, hijack, pump_stdin, stream_content_type
+from tether.api.streams import (
+    end_hijack, frame, hijack, pump_stdin, stream_content_type, wants_upgrade,
+)
 from tether.engine.facade import ExecInstance, ExecStream
 
 
@@ -20,11 +22,6 @@ async def create_exec(request: web.Request) -> web.Response:
     spec = parse_exec_create(await read_json(request))
     exec_id = await engine_of(request).create_exec(request.match_info["id"], spec)
     return web.json_response({"Id": exec_id}, status=201)
-
-
-def wants_upgrade(request: web.Request) -> bool:
-    connection = request.headers.get("Connection", "").lower()
-    return "upgrade" in connection and request.headers.get("Upgrade", "").lower() == "tcp"
 
 
 async def start_exec(request: web.Request) -> web.StreamResponse:

@@ -25,6 +25,12 @@ def stream_content_type(tty: bool, version: tuple[int, int]) -> str:
     return RAW_STREAM if tty or version < (1, 42) else MUX_STREAM
 
 
+def wants_upgrade(request: web.Request) -> bool:
+    """Docker clients ask to hijack with `Connection: Upgrade` + `Upgrade: tcp`."""
+    connection = request.headers.get("Connection", "").lower()
+    return "upgrade" in connection and request.headers.get("Upgrade", "").lower() == "tcp"
+
+
 class HijackProtocol(asyncio.Protocol):
     """Takes the read side of an upgraded connection from aiohttp.
 
