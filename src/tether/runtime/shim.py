@@ -36,14 +36,19 @@ async def launch(directory: str, runc: str, runc_root: str, cid: str, open_stdin
     """Fork the shim away from the daemon; returns as soon as it is on its own."""
     if open_stdin and not os.path.exists(os.path.join(directory, "stdin")):
         os.mkfifo(os.path.join(directory, "stdin"), 0o600)
-    proc = await asyncio.create_subprocess_exec(
-        "setsid", "-f", "/bin/sh", "-c", SCRIPT, SHIM_NAME, directory, runc, runc_root, cid,
-        "1" if open_stdin else "0",
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE, cwd=directory, start_new_session=True)
-    _, err = await proc.communicate()
-    if proc.returncode != 0:
-        raise KernelError(f"cannot start the container shim: {err.decode().strip()}")
+    # The shim's stderr goes to a file: a pipe would be inherited by the forked shim and
+    # keep us waiting for EOF until the container exits.
+    log_path = os.path.join(directory, "shim.log")
+    with open(log_path, "ab") as log:
+        proc = await asyncio.create_subprocess_exec(
+            "setsid", "-f", "/bin/sh", "-c", SCRIPT, SHIM_NAME, directory, runc, runc_root, cid,
+            "1" if open_stdin else "0",
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=log, cwd=directory, start_new_session=True)
+    if await proc.wait() != 0:
+        with open(log_path, errors="replace") as f:
+            err = f.read().strip().splitlines()[-1:] or ["unknown error"]
+        raise KernelError(f"cannot start the container shim: {err[0]}")
 
 
 def shim_alive(pid: int, directory: str) -> bool:
