@@ -137,16 +137,14 @@ async def copy_chunks(response: web.StreamResponse, chunks: AsyncIterator[tuple[
 async def attach_container(request: web.Request) -> web.StreamResponse:
     """`POST /containers/{id}/attach?stream=1`: the container's new output until it exits.
 
-    Built on the engine's followed logs (tail 0), so output written before the attach is
-    not replayed; stdin is not forwarded (the facade has no attach-stdin verb).
+    Output written before the attach is not replayed; stdin is not forwarded yet.
     """
     engine = engine_of(request)
     view = await engine.inspect_container(request.match_info["id"])
     tty = view.container.spec.tty
     content_type = stream_content_type(tty, api_version(request))
-    chunks = engine.logs(view.container.id, stdout=query_bool(request, "stdout"),
-                         stderr=query_bool(request, "stderr"),
-                         follow=query_bool(request, "stream"), tail=0, timestamps=False)
+    chunks = await engine.attach(view.container.id, stdout=query_bool(request, "stdout"),
+                                 stderr=query_bool(request, "stderr"))
     if not wants_upgrade(request):
         response = web.StreamResponse(status=200, headers={"Content-Type": content_type})
         await response.prepare(request)

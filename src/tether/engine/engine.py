@@ -141,6 +141,28 @@ class Engine:
                                  follow=follow and c.state.running, tail=tail,
                                  timestamps=timestamps)
 
+    async def attach(self, ref: str, *, stdout: bool, stderr: bool
+                     ) -> AsyncIterator[tuple[int, bytes]]:
+        """Output written from now until the container's next exit (attach before start).
+
+        The reader is registered with the lifecycle, so an auto-removed container keeps its
+        log files until every attached reader has drained them.
+        """
+        c = self.containers.get(ref)
+        exit_future = await self.lifecycle.wait(c.id, "next-exit")
+        drained = asyncio.get_running_loop().create_future()
+        self.lifecycle.readers.setdefault(c.id, set()).add(drained)
+        return self._attached(c.id, exit_future, drained, stdout, stderr)
+
+    async def _attached(self, cid, exit_future, drained, stdout, stderr):
+        try:
+            async for item in self.runtime.logs(cid, stdout=stdout, stderr=stderr, tail=0,
+                                                until=lambda: exit_future):
+                yield item
+        finally:
+            if not drained.done():
+                drained.set_result(None)
+
     # ---- exec ------------------------------------------------------------------------------
 
     async def create_exec(self, container_ref: str, spec: ExecSpec) -> str:

@@ -83,6 +83,10 @@ class EngineApi(Protocol):
     def logs(self, ref: str, *, stdout: bool, stderr: bool, follow: bool, tail: int | None,
              timestamps: bool) -> AsyncIterator[tuple[int, bytes]]: ...
 
+    async def attach(self, ref: str, *, stdout: bool, stderr: bool
+                     ) -> AsyncIterator[tuple[int, bytes]]:
+        """Output from now until the container's next exit; registered before it returns."""
+
     # exec
     async def create_exec(self, container_ref: str, spec: ExecSpec) -> str: ...
     async def start_exec(self, exec_id: str) -> ExecStream: ...

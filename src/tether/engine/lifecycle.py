@@ -44,6 +44,7 @@ class Lifecycle:
         self.exited: dict[str, asyncio.Event] = {}
         self.waiters: dict[str, list[tuple[str, asyncio.Future]]] = {}
         self.watchers: set[asyncio.Task] = set()
+        self.readers: dict[str, set[asyncio.Future]] = {}
 
     def lock(self, cid: str) -> asyncio.Lock:
         return self.locks.setdefault(cid, asyncio.Lock())
@@ -180,7 +181,14 @@ class Lifecycle:
         self.notify(cid, "not-running", c.state)
         log.info("container %s exited with %d", c.name, code)
         if c.spec.auto_remove:
+            await self.readers_drained(cid)
             await self.remove(cid, force=True)
+
+    async def readers_drained(self, cid: str, timeout: float = 5.0) -> None:
+        """Give attached readers (bounded) time to read the last output before removal."""
+        readers = self.readers.pop(cid, set())
+        if readers:
+            await asyncio.wait(readers, timeout=timeout)
 
     async def teardown(self, c: Container) -> None:
         """Undo a running container's network and mounts, best effort, logging failures."""

@@ -16,10 +16,10 @@ class Rollback:
     """
 
     def __init__(self) -> None:
-        self._steps: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self._steps: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
 
-    def push(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._steps.append((fn, args))
+    def push(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._steps.append((fn, args, kwargs))
 
     async def __aenter__(self) -> "Rollback":
         return self
@@ -32,9 +32,9 @@ class Rollback:
     async def run(self) -> None:
         """Undo everything pushed so far, newest first, logging (not raising) failures."""
         while self._steps:
-            fn, args = self._steps.pop()
+            fn, args, kwargs = self._steps.pop()
             try:
-                result = fn(*args)
+                result = fn(*args, **kwargs)
                 if inspect.isawaitable(result):
                     await result
             except Exception:  # noqa: BLE001 - undo is best effort; the first error wins

@@ -15,7 +15,7 @@ import asyncio
 import json
 import os
 import shutil
-from typing import AsyncIterator
+from typing import Awaitable, Callable, AsyncIterator
 
 from tether.errors import InvalidArgument, KernelError, NotFound
 from tether.model import Container, ExecSpec, Image
@@ -225,18 +225,26 @@ class Runtime:
 
     async def logs(self, cid: str, *, stdout: bool = True, stderr: bool = True,
                    follow: bool = False, tail: int | None = None,
-                   timestamps: bool = False) -> AsyncIterator[tuple[int, bytes]]:
+                   timestamps: bool = False,
+                   until: Callable[[], Awaitable[object]] | None = None,
+                   ) -> AsyncIterator[tuple[int, bytes]]:
         """Yield (1|2, bytes) from the container's logs; `follow` ends when it exits.
+
+        With `until`, follow until that completes instead, even if the container has not
+        started yet (an attach made before start waits for the next exit).
 
         stdout and stderr are kept in two files, so their relative order is lost, `tail`
         counts lines per stream, and `timestamps` is not supported (ignored).
         """
         d = os.path.join(self.data_root, cid)
+        if until is not None:
+            os.makedirs(d, exist_ok=True)  # attached before the first start
         if not os.path.isdir(d):
             raise NotFound(f"No such container: {cid}")
         streams = [(1, "stdout.log")] * stdout + [(2, "stderr.log")] * stderr
         started = os.path.exists(os.path.join(d, "shim.pid"))
         exited = (lambda: self.wait_exit(cid)) if follow and started else None
+        exited = until or exited
         async for item in logs.read(d, streams, tail=tail, exited=exited):
             yield item
 
