@@ -59,6 +59,7 @@ class FakeExec:
         self.done = asyncio.Event()
 
     async def output(self) -> AsyncIterator[tuple[int, bytes]]:
+        await asyncio.sleep(0.05)  # a real process needs a moment; clients rely on that
         if self._echo:
             while (data := await self._stdin.get()) is not None:
                 yield 1, data

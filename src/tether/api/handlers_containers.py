@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable
 
 from aiohttp import web
 
-from tether.api.context import engine_of
+from tether.api.context import TASKS, engine_of
 from tether.api.filters import CONTAINER_KEYS, match_container, parse_filters
 from tether.api.jsonbody import query_bool, query_int, read_json
 from tether.api.middleware import api_version
 from tether.api.schema_containers import parse_container_create
 from tether.api.schema_inspect import render_container, render_summary
-from tether.api.streams import end_hijack, frame, hijack, stream_content_type, wants_upgrade
+from tether.api.streams import (
+    end_hijack, frame, hijack, stream_content_type, wants_upgrade, watch_disconnect,
+)
 from tether.errors import InvalidArgument
+from tether.model import ContainerState
 
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
 
@@ -77,13 +81,33 @@ async def wait_container(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
     await response.prepare(request)
-    state = await pending
+    state = await _until_disconnect(request, pending)
+    if state is None:
+        return response
     error = {"Message": state.error} if state.error else None
     body = json.dumps({"Error": error, "StatusCode": state.exit_code}) + "\n"
     with contextlib.suppress(ConnectionResetError):  # the CLI may hang up first
         await response.write(body.encode())
         await response.write_eof()
     return response
+
+
+async def _until_disconnect(request: web.Request,
+                            pending: Awaitable[ContainerState]) -> ContainerState | None:
+    """Await `pending` unless the client leaves first (the CLI drops `wait` when it has its
+    answer another way) or the daemon shuts down; None then."""
+    waiter = asyncio.ensure_future(pending)
+    lost = watch_disconnect(request)
+    tasks = request.app[TASKS]
+    tasks.add(waiter)
+    try:
+        await asyncio.wait([waiter, lost], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        tasks.discard(waiter)
+    if not waiter.done():
+        waiter.cancel()
+        return None
+    return None if waiter.cancelled() else waiter.result()
 
 
 async def list_containers(request: web.Request) -> web.Response:

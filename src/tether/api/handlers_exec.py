@@ -13,9 +13,10 @@ from tether.api.jsonbody import get_bool, read_json
 from tether.api.middleware import api_version
 from tether.api.schema_containers import parse_exec_create
 from tether.api.streams import (
-    end_hijack, frame, hijack, pump_stdin, stream_content_type, wants_upgrade,
+    Stdin, end_hijack, frame, hijack, pump_stdin, stream_content_type, wants_upgrade,
 )
-from tether.engine.facade import ExecInstance, ExecStream
+from tether.engine.facade import EngineApi, ExecInstance, ExecStream
+from tether.errors import TetherError
 
 
 async def create_exec(request: web.Request) -> web.Response:
@@ -25,23 +26,44 @@ async def create_exec(request: web.Request) -> web.Response:
 
 
 async def start_exec(request: web.Request) -> web.StreamResponse:
-    """`POST /exec/{id}/start`: 101 + raw stream when asked to upgrade, else 200 + stream."""
+    """`POST /exec/{id}/start`: 101 + raw stream when asked to upgrade, else 200 + stream.
+
+    As dockerd does, the connection is hijacked before the process starts: clients read the
+    stream straight from the socket after the status line, so output must not race it.
+    A failure to start is then reported inside the stream.
+    """
     body = await read_json(request, required=False)
     engine = engine_of(request)
     instance = await engine.inspect_exec(request.match_info["id"])
-    stream = await engine.start_exec(instance.id)
     if get_bool(body, "Detach"):
-        _drain_in_background(request, stream)
+        _drain_in_background(request, await engine.start_exec(instance.id))
         return web.Response(status=200)
     tty = instance.spec.tty
     content_type = stream_content_type(tty, api_version(request))
     if not wants_upgrade(request):
+        stream = await engine.start_exec(instance.id)
         response = web.StreamResponse(status=200, headers={"Content-Type": content_type})
         await response.prepare(request)
         await _copy_output(response, stream, tty)
         await response.write_eof()
         return response
     response, stdin = await hijack(request, content_type)
+    try:
+        await _run_hijacked(response, engine, instance, stdin)
+    finally:
+        end_hijack(request)
+    return response
+
+
+async def _run_hijacked(response: web.StreamResponse, engine: EngineApi,
+                        instance: ExecInstance, stdin: Stdin) -> None:
+    tty = instance.spec.tty
+    try:
+        stream = await engine.start_exec(instance.id)
+    except TetherError as exc:
+        message = f"Error running exec {instance.id} in container: {exc}\n".encode()
+        await response.write(message if tty else frame(1, message))
+        return
     pump = None
     if instance.spec.attach_stdin:
         pump = asyncio.create_task(pump_stdin(stdin, stream.write_stdin, stream.close_stdin))
@@ -52,8 +74,6 @@ async def start_exec(request: web.Request) -> web.StreamResponse:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
-        end_hijack(request)
-    return response
 
 
 async def _copy_output(response: web.StreamResponse, stream: ExecStream, tty: bool) -> None:

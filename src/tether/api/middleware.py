@@ -16,7 +16,7 @@ from tether.errors import NotModified, TetherError
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-API_VERSION_KEY = "api_version"
+API_VERSION_KEY: web.RequestKey[tuple[int, int]] = web.RequestKey("api_version", tuple)
 
 
 def error_response(status: int, message: str) -> web.Response:

@@ -64,6 +64,44 @@ class HijackProtocol(asyncio.Protocol):
         self._inner.connection_lost(exc)
 
 
+class DisconnectWatch(asyncio.Protocol):
+    """Forwards everything to aiohttp's protocol and resolves `lost` when the peer leaves.
+
+    aiohttp does not cancel a handler whose client hung up; a long wait uses this to stop.
+    """
+
+    def __init__(self, inner: asyncio.Protocol, lost: asyncio.Future[None]) -> None:
+        self._inner = inner
+        self._lost = lost
+
+    def data_received(self, data: bytes) -> None:
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._lost.done():
+            self._lost.set_result(None)
+        self._inner.connection_lost(exc)
+
+
+def watch_disconnect(request: web.Request) -> asyncio.Future[None]:
+    """A future that completes when the client closes the connection."""
+    lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    if request.transport is None or request.transport.is_closing():
+        lost.set_result(None)
+    else:
+        request.transport.set_protocol(DisconnectWatch(request.protocol, lost))
+    return lost
+
+
 class Stdin:
     """Bytes the client sent after the upgrade, as a queue ending with None at EOF."""
 
