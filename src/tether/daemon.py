@@ -89,11 +89,18 @@ async def serve(args: argparse.Namespace) -> None:
     await store.close()
 
 
+def quiet_pyroute2(record: logging.LogRecord) -> bool:
+    """pyroute2 logs every netlink message at debug level: keep only its warnings."""
+    return record.levelno >= logging.WARNING or not record.name.startswith("pyroute2")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     level = {"warn": "WARNING", "fatal": "CRITICAL"}.get(args.log_level, args.log_level.upper())
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(quiet_pyroute2)
     if os.geteuid() != 0:
         raise SystemExit("tetherd: must run as root (it creates namespaces, links and nftables rules)")
     try:

@@ -1,5 +1,9 @@
 """Isolation between networks, hubs, internal networks and egress, with real packets."""
 
+import subprocess
+import sys
+import time
+
 import docker
 import pytest
 
@@ -13,29 +17,67 @@ def ip_of(c, net):
     return c.attrs["NetworkSettings"]["Networks"][net]["IPAddress"]
 
 
+UDP_ECHO = """
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 9999))
+while True:
+    data, peer = s.recvfrom(100)
+    s.sendto(b"pong", peer)
+"""
+
+UDP_PROBE = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.sendto(b"ping", (sys.argv[1], 9999))
+sys.exit(0 if s.recv(100) == b"pong" else 1)
+"""
+
+
+def sandbox(c):
+    c.reload()
+    return c.attrs["NetworkSettings"]["SandboxKey"]
+
+
+def in_netns(c, *argv, **kw):
+    """Run a host program inside `c`'s network namespace (busybox has no UDP client)."""
+    return subprocess.run(["nsenter", f"--net={sandbox(c)}", *argv], capture_output=True, **kw)
+
+
 def reaches(src, ip, proto):
-    """One real probe from inside `src`: ICMP echo, a TCP connect to httpd, or a UDP echo."""
+    """One real probe from inside `src`: ICMP echo, an HTTP GET, or a UDP request/response.
+
+    busybox's `wget -T` segfaults (a known busybox 1.35 bug), so `timeout` bounds wget.
+    """
     if proto == "icmp":
-        cmd = f"ping -c1 -W2 {ip}"
-    elif proto == "tcp":
-        cmd = f"wget -T 3 -qO- http://{ip}/"
-    else:
-        cmd = f"sh -c 'echo ping | nc -u -w2 {ip} 9999 | grep -q pong'"
-    return src.exec_run(cmd).exit_code == 0
+        return src.exec_run(f"ping -c1 -W2 {ip}").exit_code == 0
+    if proto == "tcp":
+        return src.exec_run(f"timeout 3 wget -qO- http://{ip}/").exit_code == 0
+    try:
+        return in_netns(src, sys.executable, "-c", UDP_PROBE, ip, timeout=10).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
 
 
-SERVE = ("sh -c 'mkdir -p /www && echo hello > /www/index.html && httpd -p 80 -h /www && "
-         "while true; do echo pong | nc -u -l -p 9999 -w1; done'")
+SERVE = "httpd -f -p 80 -h /var/www"
 
 
 @pytest.fixture
 def two_networks(docker_client, busybox_image):
     made = [docker_client.networks.create("iso_a"), docker_client.networks.create("iso_b")]
     containers = {}
+    servers = []
     for name, net in (("a1", "iso_a"), ("a2", "iso_a"), ("b1", "iso_b")):
         containers[name] = docker_client.containers.run(
             "busybox:local", SERVE, detach=True, name=name, network=net)
+        servers.append(subprocess.Popen(["nsenter", f"--net={sandbox(containers[name])}",
+                                         sys.executable, "-c", UDP_ECHO]))
+    time.sleep(0.3)
     yield containers
+    for server in servers:
+        server.kill()
+        server.wait()
     for c in containers.values():
         c.remove(force=True)
     for n in made:
@@ -107,7 +149,7 @@ def test_egress_is_masqueraded(docker_client, busybox_image, outside_host):
     c = docker_client.containers.run("busybox:local", "sleep 600", detach=True)
     try:
         assert reaches(c, outside_host.address, "icmp")
-        seen = c.exec_run(f"wget -T 3 -qO- {outside_host.url()}").output.decode()
+        seen = c.exec_run(f"timeout 3 wget -qO- {outside_host.url()}").output.decode()
         assert seen == outside_host.gateway
     finally:
         c.remove(force=True)

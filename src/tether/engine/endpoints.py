@@ -77,13 +77,13 @@ class Endpoints:
         check_request(net, ep)
         ep_id = secrets.token_hex(32)
         async with Rollback() as undo:
-            v4 = await self.ipam.allocate_address(net.id, net.pools, 4, owner=ep_id,
+            v4 = await self.ipam.allocate_address(net.id, net.pools, 4, owner=ep_id, name=net.name,
                                                   requested=ep.request.ipv4)
             if v4 is not None:
                 undo.push(self.ipam.release_address, net.id, v4.ip)
             v6 = None
             if net.enable_ipv6:
-                v6 = await self.ipam.allocate_address(net.id, net.pools, 6, owner=ep_id,
+                v6 = await self.ipam.allocate_address(net.id, net.pools, 6, owner=ep_id, name=net.name,
                                                       requested=ep.request.ipv6)
                 if v6 is not None:
                     undo.push(self.ipam.release_address, net.id, v6.ip)
