@@ -105,10 +105,16 @@ class DaemonFactory:
         if not d.alive():
             problems = [f"tetherd died during the tests with status {d.proc.returncode}"]
         else:
-            problems = remove_everything(d)
+            try:
+                problems = remove_everything(d)
+            except (OSError, ValueError) as e:  # a hung, dead or garbled API: still stop and wipe the daemon
+                problems = [f"removing everything through the API failed: {e!r}"]
             if alone and not problems:
                 problems += [f"left after removing everything: {x}" for x in self._leftovers(d)]
-        rc = d.stop()
+        try:
+            rc = d.stop()
+        except tetherlab.DaemonError as e:  # it ignored SIGTERM and was killed
+            rc, problems = None, problems + [str(e).splitlines()[0]]
         if rc not in (0, None) and not problems:
             problems.append(f"tetherd exited with status {rc} on SIGTERM")
         if alone:
