@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import make_busybox_image
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = REPO / ".venv" / "bin"
 NSRUN = REPO / "tools" / "nsrun"
@@ -199,6 +201,15 @@ class Daemon:
         if body is not None and not isinstance(body, bytes):
             body, headers = json.dumps(body).encode(), {"Content-Type": "application/json"}
         return unix_request(self.socket, method, path, body, headers, timeout)
+
+    def import_busybox(self, directory: Path, ref: str = "busybox:local") -> str:
+        """Build the busybox rootfs in `directory` and `tether image import` it as `ref`."""
+        tarball = make_busybox_image.build(directory / "busybox.tar",
+                                           make_busybox_image.find_busybox())
+        r = self.cli("image", "import", str(tarball), ref, "--change", 'CMD ["sh"]')
+        if r.returncode != 0:
+            raise DaemonError(f"tether image import failed: {(r.stderr or r.stdout).strip()}")
+        return ref
 
     def log_tail(self, lines: int = 60) -> str:
         try:
