@@ -85,3 +85,4 @@ def busybox_tarball(tmp_path_factory):
 @pytest.fixture(scope="module")
 def busybox_image(daemon, busybox_tarball):
     return harness.import_busybox(daemon, busybox_tarball)
+from .outside import outside_host  # noqa: E402,F401 - one session-wide outside host

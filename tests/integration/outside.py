@@ -42,7 +42,9 @@ class OutsideHost:
 
 
 def sh(*args: str) -> None:
-    subprocess.run(args, check=True, capture_output=True)
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)}: {r.stderr.strip()}")
 
 
 @pytest.fixture(scope="session")

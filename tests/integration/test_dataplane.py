@@ -28,7 +28,6 @@ from tether.firewall.nftables import NftFirewall
 from tether.kernel import _ns, links, netns, nft, sysctl
 from tether.model import Endpoint, IPAMPool, Network
 
-from .outside import outside_host  # noqa: F401  (fixture)
 
 TABLE = "txdataplane"
 JOIN_TIMES: list[float] = []

@@ -7,7 +7,6 @@ import time
 import docker
 import pytest
 
-from .outside import outside_host  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.integration
 
