@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import logging
 import os
 import platform
@@ -21,6 +22,7 @@ log = logging.getLogger("tetherd")
 DEFAULT_DATA_ROOT = "/var/lib/tether"
 DEFAULT_EXEC_ROOT = "/run/tether"
 DEFAULT_HOST = "unix:///run/tether/tether.sock"
+INSTANCE_KEY = "instance/names"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -47,7 +49,30 @@ def version_info() -> dict[str, str]:
     }
 
 
-def build_engine(args: argparse.Namespace):
+async def instance_names(store, exec_root: str) -> tuple[str, str]:
+    """(nftables table, default bridge) of this daemon, chosen at its first start and kept.
+
+    A daemon gets `tether` and `tether0`, as documented, unless another daemon sharing this
+    network namespace already has a `tether0`: then it takes names derived from its
+    exec-root, so that neither touches the other's rules or bridge.
+    """
+    import json
+
+    from tether.kernel.links import link_exists
+
+    value, _ = await store.get(INSTANCE_KEY)
+    if value:
+        names = json.loads(value)
+        return names["table"], names["bridge"]
+    table, bridge = "tether", "tether0"
+    if await link_exists(bridge):
+        tag = hashlib.sha256(os.path.abspath(exec_root).encode()).hexdigest()[:6]
+        table, bridge = f"tether-{tag}", f"tether{tag}"
+    await store.put(INSTANCE_KEY, json.dumps({"table": table, "bridge": bridge}).encode())
+    return table, bridge
+
+
+async def build_engine(args: argparse.Namespace):
     """Wire the concrete store, IPAM, drivers, firewall and runtime into an Engine."""
     from tether.drivers.registry import make_drivers
     from tether.engine.engine import Engine
@@ -59,10 +84,12 @@ def build_engine(args: argparse.Namespace):
     from tether.store.sqlite import SqliteStore
 
     store = SqliteStore(os.path.join(args.data_root, "tether.db"))
+    table, bridge = await instance_names(store, args.exec_root)
     return Engine(
-        store=store, ipam=Ipam(store), drivers=make_drivers(), firewall=NftFirewall(),
+        store=store, ipam=Ipam(store), drivers=make_drivers(), firewall=NftFirewall(table),
         runtime=Runtime(args.data_root, args.exec_root), images=ImageStore(args.data_root),
         host_prefixes=host_prefixes, data_root=args.data_root, exec_root=args.exec_root,
+        default_bridge=bridge,
     ), store
 
 
@@ -73,7 +100,7 @@ async def serve(args: argparse.Namespace) -> None:
     for d in (args.data_root, args.exec_root):
         os.makedirs(d, mode=0o711, exist_ok=True)
     set_sysctl("net.ipv4.ip_forward", "1")
-    engine, store = build_engine(args)
+    engine, store = await build_engine(args)
     await engine.start()
     runner = await serve_unix(make_app(engine, version_info=version_info()),
                               socket_path(args.host))

@@ -16,7 +16,7 @@ from tether.engine.endpoints import Endpoints
 from tether.engine.execs import Execs
 from tether.engine.facade import ContainerView, ExecInstance, NetworkView
 from tether.engine.lifecycle import Lifecycle
-from tether.engine.networks import Networks
+from tether.engine.networks import DEFAULT_BRIDGE, Networks
 from tether.engine.reconcile import reconcile
 from tether.engine.state import State
 from tether.errors import Conflict
@@ -29,14 +29,15 @@ class Engine:
     """Implements `tether.engine.facade.EngineApi` over the store, drivers, IPAM and runtime."""
 
     def __init__(self, *, store, ipam, drivers, firewall, runtime, images, host_prefixes,
-                 data_root: str, exec_root: str) -> None:
+                 data_root: str, exec_root: str, default_bridge: str = DEFAULT_BRIDGE) -> None:
         self.state = State(store)
         self.firewall = firewall
         self.runtime = runtime
         self.images = images
         self.data_root = data_root
         self.exec_root = exec_root
-        self.networks = Networks(self.state, ipam, drivers, firewall, host_prefixes)
+        self.networks = Networks(self.state, ipam, drivers, firewall, host_prefixes,
+                                 default_bridge)
         self.containers = Containers(self.state, self.networks)
         self.endpoints = Endpoints(ipam, drivers, firewall)
         self.lifecycle = Lifecycle(self.state, self.containers, self.endpoints, runtime, images,

@@ -13,6 +13,7 @@ import secrets
 from typing import Awaitable, Callable, Sequence
 
 from tether.drivers.base import Driver
+from tether.drivers.bridge_options import BridgeOptions
 from tether.engine.clock import now_rfc3339, parse_rfc3339
 from tether.engine.refs import resolve
 from tether.engine.rollback import Rollback
@@ -28,14 +29,25 @@ log = logging.getLogger(__name__)
 
 NETWORK_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 DEFAULT_BRIDGE = "tether0"
-DEFAULT_BRIDGE_OPTIONS = {
-    "com.docker.network.bridge.default_bridge": "true",
-    "com.docker.network.bridge.enable_icc": "true",
-    "com.docker.network.bridge.enable_ip_masquerade": "true",
-    "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
-    "com.docker.network.bridge.name": DEFAULT_BRIDGE,
-    "com.docker.network.driver.mtu": "1500",
-}
+
+
+def default_bridge_options(bridge_name: str) -> dict[str, str]:
+    """The options of the predefined `bridge` network, as Docker shows them for docker0."""
+    return {
+        "com.docker.network.bridge.default_bridge": "true",
+        "com.docker.network.bridge.enable_icc": "true",
+        "com.docker.network.bridge.enable_ip_masquerade": "true",
+        "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+        "com.docker.network.bridge.name": bridge_name,
+        "com.docker.network.driver.mtu": "1500",
+    }
+
+
+def kernel_link(net: Network) -> str | None:
+    """The host link a network's driver makes (its bridge), or None."""
+    if net.driver != "bridge":
+        return None
+    return BridgeOptions.parse(net.options).kernel_name(net.id)
 PREDEFINED = (("none", "null"), ("host", "host"), ("bridge", "bridge"))
 
 
@@ -48,13 +60,15 @@ class Networks:
         ipam: Ipam,
         drivers: dict[str, Driver],
         firewall: Firewall,
-        host_prefixes: Callable[[], Awaitable[list[IPNetwork]]],
+        host_prefixes: Callable[[set[str]], Awaitable[list[IPNetwork]]],
+        default_bridge: str = DEFAULT_BRIDGE,
     ) -> None:
         self.state = state
         self.ipam = ipam
         self.drivers = drivers
         self.firewall = firewall
         self.host_prefixes = host_prefixes
+        self.default_bridge = default_bridge
 
     def get(self, ref: str) -> Network:
         """Resolve a name, id or unique id prefix; NotFound with Docker's sentence."""
@@ -75,8 +89,8 @@ class Networks:
         for name, driver in PREDEFINED:
             if name in by_name:
                 continue
-            options = DEFAULT_BRIDGE_OPTIONS if name == "bridge" else {}
-            await self.create(NetworkSpec(name=name, driver=driver, options=dict(options)),
+            options = default_bridge_options(self.default_bridge) if name == "bridge" else {}
+            await self.create(NetworkSpec(name=name, driver=driver, options=options),
                               predefined=True)
 
     async def restore(self) -> None:
@@ -97,12 +111,16 @@ class Networks:
         async with Rollback() as undo:
             pools = await self.ipam.allocate_pools(
                 net_id, spec.pools, enable_ipv6=spec.enable_ipv6,
-                host_prefixes=await self.host_prefixes() if spec.driver == "bridge" else [],
+                host_prefixes=await self.host_prefixes(self.own_links())
+                if spec.driver == "bridge" else [],
                 need_gateway=spec.driver in ("bridge", "macvlan", "ipvlan", "overlay"),
                 default_bridge=predefined and spec.name == "bridge",
             ) if spec.driver not in ("host", "null") else ()
             undo.push(self.ipam.release_pools, net_id)
             net = self.build(net_id, spec, options, pools)
+            if link := kernel_link(net):
+                await self.state.own_link(link)
+                undo.push(self.state.disown_link, link)
             await driver.create_network(net)
             undo.push(driver.delete_network, net)
             await self.firewall.add_network(net)
@@ -136,6 +154,10 @@ class Networks:
             options=options, labels=dict(spec.labels),
         )
 
+    def own_links(self) -> set[str]:
+        """Names of the host links this daemon's networks own."""
+        return {link for n in self.state.networks.values() if (link := kernel_link(n))}
+
     def in_use(self, net: Network) -> bool:
         """Whether any container holds an endpoint with an address (running) on `net`."""
         return any(
@@ -154,6 +176,8 @@ class Networks:
         await self.state.remove_network(net)
         await self.firewall.remove_network(net)
         await self.driver(net.driver).delete_network(net)
+        if link := kernel_link(net):
+            await self.state.disown_link(link)
         await self.ipam.release_pools(net.id)
         log.info("removed network %s (%s)", net.name, net.id[:12])
 

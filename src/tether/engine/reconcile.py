@@ -12,16 +12,13 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from tether.drivers.bridge_options import BridgeOptions
-from tether.kernel.links import list_links, remove_link
+from tether.kernel.links import remove_link
 from tether.kernel.netns import list_netns, remove_netns
 
 if TYPE_CHECKING:
     from tether.engine.engine import Engine
 
 log = logging.getLogger(__name__)
-
-BRIDGE_PREFIX = "tb-"
 
 
 async def reconcile(engine: "Engine") -> None:
@@ -45,11 +42,11 @@ async def remove_orphan_sandboxes(engine: "Engine", keep: set[str]) -> None:
 
 
 async def remove_orphan_bridges(engine: "Engine") -> None:
-    owned = {
-        BridgeOptions.parse(n.options).bridge_name or BRIDGE_PREFIX + n.id[:12]
-        for n in engine.state.networks.values() if n.driver == "bridge"
-    }
-    for name in await list_links((BRIDGE_PREFIX,)):
+    """Remove bridges this daemon recorded making but no network owns (a crash mid-create
+    or mid-remove). Bridges it never recorded, another daemon's among them, stay."""
+    owned = engine.networks.own_links()
+    for name in await engine.state.owned_links():
         if name not in owned:
             log.info("removing leftover bridge %s", name)
             await remove_link(name)
+            await engine.state.disown_link(name)

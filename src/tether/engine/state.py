@@ -18,6 +18,7 @@ NETWORKS = "networks/"
 NETWORK_NAMES = "names/networks/"
 CONTAINERS = "containers/"
 CONTAINER_NAMES = "names/containers/"
+OWNED_LINKS = "owned/links/"
 
 
 @dataclass
@@ -87,3 +88,14 @@ class State:
     async def remove_container(self, c: Container) -> None:
         await self.store.commit([Delete(CONTAINER_NAMES + c.name), Delete(CONTAINERS + c.id)])
         self.containers.pop(c.id, None)
+
+    async def own_link(self, name: str) -> None:
+        """Record, before making it, a host link this daemon is about to create: a crash
+        between the two leaves a record that reconcile uses to remove the link."""
+        await self.store.put(OWNED_LINKS + name, b"")
+
+    async def disown_link(self, name: str) -> None:
+        await self.store.delete(OWNED_LINKS + name)
+
+    async def owned_links(self) -> list[str]:
+        return [key[len(OWNED_LINKS):] for key, _, _ in await self.store.list(OWNED_LINKS)]

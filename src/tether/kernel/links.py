@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Union
 
 from pyroute2.netlink.exceptions import NetlinkError
@@ -215,15 +215,21 @@ async def del_default_route(netns: str, version: int) -> None:
             raise kernel_error(exc, f"cannot remove the IPv{version} default route") from exc
 
 
-async def host_prefixes() -> list[IPNetwork]:
-    """Networks of the daemon netns' addresses and main-table routes, tether's links excluded.
+async def host_prefixes(exclude_links: Collection[str] | None = None) -> list[IPNetwork]:
+    """Networks of the daemon netns' addresses and main-table routes, minus some links'.
 
     IPAM uses them so that it never picks a subnet that overlaps the host's. Default routes
-    are left out: they overlap everything.
+    are left out: they overlap everything. `exclude_links` names the caller's own bridges
+    (their subnets are known to IPAM already); without it every tether-named link is left
+    out. Passing the daemon's own names lets it see the bridges of another tether daemon
+    sharing this network namespace, and keep clear of their subnets.
     """
     ipr = await rtnl()
     names = await _dump_links()
-    ours = {i for i, n in names.items() if n and n.startswith(TETHER_PREFIXES)}
+    if exclude_links is None:
+        ours = {i for i, n in names.items() if n and n.startswith(TETHER_PREFIXES)}
+    else:
+        ours = {i for i, n in names.items() if n in exclude_links}
     found: set[IPNetwork] = set()
     async for msg in await ipr.addr("dump"):
         if msg["index"] not in ours and msg.get("address"):
