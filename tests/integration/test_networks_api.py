@@ -153,3 +153,30 @@ def test_many_networks_beyond_dockers_pools(docker_client):
     finally:
         for n in made:
             n.remove()
+
+
+def test_config_only_and_config_from(daemon, docker_client, busybox_image):
+    r = daemon.docker("network", "create", "--config-only", "--subnet", "10.88.0.0/24", "cfgonly")
+    assert r.returncode == 0, r.stderr
+    r = daemon.docker("network", "create", "--config-from", "cfgonly", "fromcfg")
+    assert r.returncode == 0, r.stderr
+    try:
+        out = daemon.docker("network", "inspect", "-f",
+                            "{{.Name}} {{.ConfigOnly}} {{json .ConfigFrom}} {{json .IPAM.Config}}",
+                            "cfgonly", "fromcfg").stdout.splitlines()
+        assert out == ['cfgonly true {"Network":""} [{"Subnet":"10.88.0.0/24"}]',
+                       'fromcfg false {"Network":"cfgonly"} [{"Subnet":"10.88.0.0/24"}]']
+        c = docker_client.containers.run("busybox:local", "sleep 600", detach=True,
+                                         network="fromcfg")
+        c.reload()
+        assert c.attrs["NetworkSettings"]["Networks"]["fromcfg"]["IPAddress"].startswith("10.88.0.")
+        c.remove(force=True)
+    finally:
+        r = daemon.docker("network", "rm", "fromcfg", "cfgonly")
+        assert r.stdout.split() == ["fromcfg", "cfgonly"], r.stderr
+
+
+def test_swarm_scope_is_refused(daemon):
+    r = daemon.docker("network", "create", "--scope", "swarm", "scoped")
+    assert r.returncode == 1
+    assert "cannot create a swarm scoped network when swarm is not active" in r.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from dataclasses import replace
 from typing import Awaitable, Callable, Sequence
 
 from tether.drivers.base import Driver
@@ -22,7 +23,7 @@ from tether.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from tether.firewall.base import Firewall
 from tether.ipam.allocator import Ipam
 from tether.ipam.pools import validate_requests
-from tether.model import Network, NetworkSpec
+from tether.model import IPAMPool, Network, NetworkSpec, PoolRequest
 from tether.model.network import IPNetwork
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,12 @@ class Networks:
     async def create(self, spec: NetworkSpec, *, predefined: bool = False) -> Network:
         """Validate, allocate, plumb, firewall and record a network, or undo it all."""
         self.validate_name(spec, predefined)
+        if spec.scope == "swarm":
+            raise Forbidden("cannot create a swarm scoped network when swarm is not active")
+        if spec.config_only:
+            return await self.create_config_only(spec)
+        if spec.config_from:
+            spec = self.from_config(spec)
         driver = self.driver(spec.driver)
         if spec.ipam_driver not in ("default", ""):
             raise NotFound(f'plugin "{spec.ipam_driver}" not found')
@@ -129,6 +136,36 @@ class Networks:
         log.info("created network %s (%s)", net.name, net.id[:12])
         return net
 
+    async def create_config_only(self, spec: NetworkSpec) -> Network:
+        """A config-only network is a template: recorded, never allocated or plumbed."""
+        validate_requests(spec.pools, spec.enable_ipv6)
+        pools = tuple(
+            IPAMPool(subnet=r.subnet, gateway=r.gateway, ip_range=r.ip_range,
+                     aux_addresses=r.aux_addresses, show_gateway=r.gateway is not None,
+                     user_subnet=True)
+            for r in spec.pools if r.subnet is not None
+        )
+        net = self.build(secrets.token_hex(32), replace(spec, driver="null"), dict(spec.options),
+                         pools)
+        await self.state.add_network(net)
+        return net
+
+    def from_config(self, spec: NetworkSpec) -> NetworkSpec:
+        """Take IPAM, options and flags from a config-only network (`--config-from`)."""
+        source = self.get(spec.config_from)
+        if not source.config_only:
+            raise InvalidArgument(f"{source.name} is not a config-only network")
+        requests = tuple(
+            PoolRequest(subnet=p.subnet, ip_range=p.ip_range,
+                        gateway=p.gateway if p.show_gateway else None,
+                        aux_addresses=p.aux_addresses)
+            for p in source.pools
+        )
+        return replace(spec, pools=requests, options={**source.options, **spec.options},
+                       enable_ipv6=source.enable_ipv6, internal=source.internal,
+                       attachable=source.attachable, ipam_options=source.ipam_options,
+                       config_from=source.name)
+
     def validate_name(self, spec: NetworkSpec, predefined: bool) -> None:
         if not spec.name:
             raise InvalidArgument("network name is required")
@@ -136,7 +173,7 @@ class Networks:
             raise InvalidArgument(
                 f"invalid network name {spec.name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
             )
-        if not predefined and spec.driver in ("host", "null"):
+        if not predefined and spec.driver in ("host", "null") and not spec.config_only:
             raise Forbidden(
                 f"only one instance of \"{spec.driver}\" network is allowed"
             )
