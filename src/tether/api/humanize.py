@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tether.model import ContainerState
+from tether.units import human_duration
 
 EPOCH_PREFIX = "0001-01-01"
 
@@ -30,34 +31,6 @@ def parse_time(text: str) -> float | None:
         return datetime.fromisoformat(main + zone).timestamp()
     except ValueError:
         return None
-
-
-def human_duration(seconds: float) -> str:
-    """Go's units.HumanDuration, which `docker ps` uses."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(s / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
 
 
 def status_text(state: ContainerState, now: float) -> str:
