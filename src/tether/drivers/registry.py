@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from tether.drivers.base import Driver
 from tether.drivers.bridge import BridgeDriver
-from tether.drivers.host import HostDriver
-from tether.drivers.null import NullDriver
+from tether.drivers.plain import PlainDriver
 
 
 def make_drivers() -> dict[str, Driver]:
     """One instance of each local driver, keyed by its name."""
-    drivers: list[Driver] = [BridgeDriver(), HostDriver(), NullDriver()]
+    drivers: list[Driver] = [BridgeDriver(), PlainDriver("host"), PlainDriver("null")]
     return {d.name: d for d in drivers}

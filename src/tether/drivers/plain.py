@@ -1,4 +1,9 @@
-"""The `host` driver: the container shares the daemon's network stack; nothing to make."""
+"""The `host` and `null` drivers: networks with nothing to make in the kernel.
+
+On `host` the container shares the daemon's network stack; on `none` (driver `null`) its
+sandbox keeps only `lo`. Either way an endpoint has no interface of its own, so one class
+serves both, told apart by name.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,10 @@ from tether.drivers.base import JoinInfo
 from tether.model import Endpoint, Network, NetworkSpec
 
 
-class HostDriver:
-    """Endpoints on `host` have no interface of their own and no kernel objects."""
+class PlainDriver:
+    """A driver without kernel objects; `name` is "host" or "null"."""
 
-    def __init__(self, name: str = "host") -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
 
     def validate(self, spec: NetworkSpec, existing: list[Network]) -> dict[str, str]:
