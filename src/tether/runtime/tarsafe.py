@@ -12,6 +12,7 @@ root, so a symlink planted earlier cannot redirect a later entry onto the host):
 
 from __future__ import annotations
 
+import copy
 import os
 import posixpath
 import shutil
@@ -29,6 +30,11 @@ def clean_name(name: str) -> str | None:
     return rel
 
 
+# Entries are made safe by plan_member; tell Pythons that have extraction filters (3.11.4+)
+# not to second-guess that, and older ones (Debian 12's 3.11.2) nothing.
+TRUSTED = {"filter": tarfile.fully_trusted_filter} if hasattr(tarfile, "fully_trusted_filter") else {}
+
+
 def plan_member(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
     """Return the entry rewritten to its safe place under `dest`, or None to drop it."""
     if member.ischr() or member.isblk():
@@ -37,14 +43,14 @@ def plan_member(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
     if name is None:
         return None
     real = resolve_in_root(dest, name, follow_last=False)
-    changes: dict[str, str] = {"name": os.path.relpath(real, dest)}
+    safe = copy.copy(member)  # TarInfo.replace() is missing from Debian 12's Python 3.11.2
+    safe.name = os.path.relpath(real, dest)
     if member.islnk():
         link = clean_name(member.linkname)
         if link is None:
             return None
-        changes["linkname"] = os.path.relpath(
-            resolve_in_root(dest, link, follow_last=False), dest)
-    return member.replace(**changes, deep=False)
+        safe.linkname = os.path.relpath(resolve_in_root(dest, link, follow_last=False), dest)
+    return safe
 
 
 def _make_room(dest: str, member: tarfile.TarInfo) -> None:
@@ -74,8 +80,7 @@ def extract(archive: str, dest: str) -> int:
                     continue
                 _make_room(dest, safe)
                 try:
-                    tf.extract(safe, dest, set_attrs=True, numeric_owner=True,
-                               filter=tarfile.fully_trusted_filter)
+                    tf.extract(safe, dest, set_attrs=True, numeric_owner=True, **TRUSTED)
                 except KeyError:  # a hard link to an entry the archive does not hold
                     continue
                 size += member.size if member.isreg() else 0
