@@ -52,12 +52,28 @@ class Lifecycle:
     # ---- start -------------------------------------------------------------------------
 
     async def start(self, ref: str) -> None:
+        """Start `ref`. A failed start of an auto-remove container removes it, as dockerd
+        does: `docker run --rm` waits for that removal before it reports the error."""
         c = self.containers.get(ref)
-        async with self.lock(c.id):
-            c = self.state.containers[c.id]
-            if c.state.running:
-                raise NotModified(f"container {c.name} is already running")
-            await self.start_locked(c)
+        try:
+            async with self.lock(c.id):
+                c = self.state.containers[c.id]
+                if c.state.running:
+                    raise NotModified(f"container {c.name} is already running")
+                await self.start_locked(c)
+        except NotModified:
+            raise
+        except Exception:
+            if c.spec.auto_remove:
+                await self.discard(c.id)
+            raise
+
+    async def discard(self, cid: str) -> None:
+        """Remove a container whose start failed; the start error is what the caller hears."""
+        try:
+            await self.remove(cid, force=True)
+        except Exception:  # noqa: BLE001 - the original error matters more than this one
+            log.exception("auto-remove of %s after a failed start failed", cid[:12])
 
     async def start_locked(self, c: Container) -> None:
         image = await self.images.get(c.image_id)
