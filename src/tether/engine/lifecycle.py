@@ -314,9 +314,12 @@ class Lifecycle:
         if mode.startswith("container:"):
             raise InvalidArgument("container sharing network namespace with another container or "
                                   "host cannot be connected to any other network")
-        if net.driver == "host" or mode == "host":
+        if net.driver == "host":
             raise InvalidArgument("container cannot be disconnected from host network or "
                                   "connected to host network")
+        if mode == "host":
+            raise InvalidArgument("container sharing network namespace with another container or "
+                                  "host cannot be connected to any other network")
         if net.driver == "null" or mode == "none":
             raise InvalidArgument("container cannot be connected to multiple networks with one "
                                   "of the networks in private (none) mode")

@@ -1,0 +1,56 @@
+"""Conformance with dockerd through the unmodified docker CLI: the sentences, exit codes and
+JSON that /work/shared/reference/docker-behaviour/transcripts.md recorded for the same commands.
+
+Each test replays one transcript step (section number in its docstring) and compares what a
+user sees; ids, MACs and times are ignored.
+"""
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+RUN_HELP = "\n\nRun 'docker run --help' for more information\n"
+
+
+def names_of_all_containers(daemon) -> list[str]:
+    out = daemon.docker("ps", "-a", "--format", "{{.Names}}", check=True).stdout
+    return out.split()
+
+
+def test_failed_start_of_rm_container_reports_and_removes_it(daemon, busybox_image):
+    """§13: `docker run --rm --ip <taken>` prints the start error and exits 125 at once;
+    dockerd removes the auto-remove container, which the CLI waits for."""
+    daemon.docker("network", "create", "--subnet", "10.10.0.0/24", "conf_static", check=True)
+    try:
+        daemon.docker("create", "--name", "conf_st1", "--net", "conf_static", "--ip",
+                      "10.10.0.10", "busybox:local", "sleep", "600", check=True)
+        daemon.docker("start", "conf_st1", check=True)
+        r = daemon.docker("run", "--rm", "--net", "conf_static", "--ip", "10.10.0.10",
+                          "busybox:local", "true", timeout=10)
+        assert (r.returncode, r.stdout, r.stderr) == (
+            125, "", "docker: Error response from daemon: Address already in use" + RUN_HELP)
+        assert names_of_all_containers(daemon) == ["conf_st1"]
+    finally:
+        daemon.docker("rm", "-f", "conf_st1")
+        daemon.docker("network", "rm", "conf_static")
+
+
+def test_host_mode_container_cannot_join_another_network(daemon, busybox_image):
+    """§8: connect/disconnect of a --net=host container, with dockerd's two sentences."""
+    daemon.docker("network", "create", "conf_other", check=True)
+    daemon.docker("create", "--name", "conf_hostweb", "--net", "host", "busybox:local", "true",
+                  check=True)
+    try:
+        r = daemon.docker("network", "connect", "conf_other", "conf_hostweb")
+        assert (r.returncode, r.stderr) == (1, "Error response from daemon: container sharing "
+                                            "network namespace with another container or host "
+                                            "cannot be connected to any other network\n")
+        r = daemon.docker("network", "disconnect", "host", "conf_hostweb")
+        assert (r.returncode, r.stderr) == (1, "Error response from daemon: container cannot be "
+                                            "disconnected from host network or connected to host "
+                                            "network\n")
+    finally:
+        daemon.docker("rm", "-f", "conf_hostweb")
+        daemon.docker("network", "rm", "conf_other")
