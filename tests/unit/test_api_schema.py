@@ -82,6 +82,14 @@ def test_network_create_rejects_bad_addresses(config, message):
         parse_network_create({"Name": "x", "IPAM": {"Config": [config]}})
 
 
+def test_bad_subnet_sentence_is_dockerds():
+    """Transcript §12: the whole sentence, field name first."""
+    with pytest.raises(InvalidArgument) as err:
+        parse_network_create({"Name": "x", "IPAM": {"Config": [{"Subnet": "10.50.0.300/24"}]}})
+    assert str(err.value) == ("Invalid subnet 10.50.0.300/24 : invalid CIDR address: "
+                              "10.50.0.300/24")
+
+
 def test_network_create_requires_a_name():
     with pytest.raises(InvalidArgument):
         parse_network_create({"Driver": "bridge"})

@@ -28,6 +28,14 @@ def parse_cidr(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         raise InvalidArgument(f"invalid CIDR address: {text}") from None
 
 
+def parse_subnet(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """An IPAM Subnet; dockerd names the field before Go's parse error."""
+    try:
+        return parse_cidr(text)
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"Invalid subnet {text} : {exc}") from None
+
+
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     try:
         return ipaddress.ip_address(text)
@@ -42,7 +50,7 @@ def parse_pool(entry: Any) -> PoolRequest:
     subnet, ip_range, gateway = (get_str(entry, k) for k in ("Subnet", "IPRange", "Gateway"))
     aux = get_str_map(entry, "AuxiliaryAddresses")
     return PoolRequest(
-        subnet=parse_cidr(subnet) if subnet else None,
+        subnet=parse_subnet(subnet) if subnet else None,
         ip_range=parse_cidr(ip_range) if ip_range else None,
         gateway=parse_ip(gateway) if gateway else None,
         aux_addresses=tuple((name, parse_ip(ip)) for name, ip in aux.items()),
