@@ -20,16 +20,26 @@ MASKED = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/late
 READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
 
-def _aliases(c: Container, net: Network, ep: Endpoint) -> list[str] | None:
-    """User aliases, the short id, then the hostname when it differs; null on the default
-    bridge, where aliases do not exist."""
-    if net.name == DEFAULT_BRIDGE:
+def _user_defined(net: Network) -> bool:
+    """Docker decides by name: bridge, host and none have no aliases and no DNS names."""
+    return net.name not in (DEFAULT_BRIDGE, "host", "none")
+
+
+def _dns_names(c: Container, ep: Endpoint) -> list[str]:
+    """Name, user aliases, short id, hostname: every name the network's DNS answers for."""
+    names = (c.name, *ep.request.aliases, c.short_id, c.hostname, *ep.aliases)
+    return [n for n in dict.fromkeys(names) if n]
+
+
+def _aliases(c: Container, net: Network, ep: Endpoint, version: Version) -> list[str] | None:
+    """Clients before 1.45 see the user aliases plus the short id and hostname (dockerd
+    appended them); from 1.45 exactly what the client asked for, the rest is in DNSNames."""
+    if not _user_defined(net):
         return None
-    out: list[str] = []
-    for alias in (*ep.request.aliases, c.short_id, c.hostname, *ep.aliases):
-        if alias and alias not in out:
-            out.append(alias)
-    return out
+    if version >= (1, 45):
+        return list(ep.request.aliases) or None
+    names = (*ep.request.aliases, c.short_id, c.hostname, *ep.aliases)
+    return [n for n in dict.fromkeys(names) if n]
 
 
 def _ipam_config(ep: Endpoint) -> dict[str, Any] | None:
@@ -61,7 +71,7 @@ def render_endpoint(c: Container, net: Network, ep: Endpoint, version: Version,
     out: dict[str, Any] = {
         "IPAMConfig": _ipam_config(ep),
         "Links": list(ep.request.links) or None,
-        "Aliases": None if summary else _aliases(c, net, ep),
+        "Aliases": None if summary else _aliases(c, net, ep, version),
     }
     driver_opts = dict(ep.request.driver_opts) or None
     if version < (1, 44):
@@ -70,8 +80,7 @@ def render_endpoint(c: Container, net: Network, ep: Endpoint, version: Version,
     if version >= (1, 48):
         out["GwPriority"] = ep.request.gw_priority
     out.update(addr)
-    out["DNSNames"] = None if net.name == DEFAULT_BRIDGE or summary else (
-        [c.name, *(_aliases(c, net, ep) or [])])
+    out["DNSNames"] = None if summary or not _user_defined(net) else _dns_names(c, ep)
     return out
 
 
