@@ -54,3 +54,26 @@ def test_host_mode_container_cannot_join_another_network(daemon, busybox_image):
     finally:
         daemon.docker("rm", "-f", "conf_hostweb")
         daemon.docker("network", "rm", "conf_other")
+
+
+@pytest.mark.parametrize("mode", ["none", "host"])
+def test_none_and_host_networks_list_their_running_containers(daemon, busybox_image, mode):
+    """§8: `network inspect none|host` shows the running container with an endpoint id, and
+    its own inspect shows the same endpoint, without aliases or DNS names."""
+    name = f"conf_{mode}box"
+    daemon.docker("run", "-d", "--name", name, "--net", mode, "busybox:local", "sleep", "600",
+                  check=True)
+    try:
+        cid = daemon.docker("inspect", "-f", "{{.Id}}", name, check=True).stdout.strip()
+        out = daemon.docker("network", "inspect", "-f", "{{json .Containers}}", mode,
+                            check=True).stdout
+        entry = json.loads(out)[cid]
+        assert len(entry.pop("EndpointID")) == 64
+        assert entry == {"Name": name, "MacAddress": "", "IPv4Address": "", "IPv6Address": ""}
+        out = daemon.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", name,
+                            check=True).stdout
+        ep = json.loads(out)[mode]
+        assert ep["Aliases"] is None and ep["DNSNames"] is None
+        assert ep["EndpointID"] and ep["IPAddress"] == "" and ep["MacAddress"] == ""
+    finally:
+        daemon.docker("rm", "-f", name)

@@ -24,7 +24,7 @@ from tether.engine.rollback import Rollback
 from tether.engine.state import State
 from tether.errors import Conflict, Forbidden, InvalidArgument, NotFound, NotModified
 from tether.kernel.netns import create_netns, remove_netns
-from tether.model import Container, ContainerState, EndpointRequest, Network
+from tether.model import Container, ContainerState, Endpoint, EndpointRequest, Network
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ class Lifecycle:
             if netns and not c.spec.network_mode.startswith("container:"):
                 await create_netns(netns, ipv6=self.wants_ipv6(c))
                 undo.push(remove_netns, netns)
-            endpoints = await self.plumb_all(c, netns, undo) if netns else dict(c.endpoints)
+            endpoints = (await self.plumb_all(c, netns, undo) if netns
+                         else {n: plain_endpoint(ep) for n, ep in c.endpoints.items()})
             c = replace(c, endpoints=endpoints, sandbox_id=sandbox_id if netns else "",
                         sandbox_key=netns or "")
             await self.write_etc_files(c)
@@ -123,7 +124,7 @@ class Lifecycle:
             info = JoinInfo(netns, default_route4=routable and not route4,
                             default_route6=routable and net.enable_ipv6 and not route6)
             if net.driver == "null":
-                done[net_id] = ep
+                done[net_id] = plain_endpoint(ep)
                 continue
             ready = await self.endpoints.plumb(c, net, ep, info, next_ifname(
                 {e.ifname for e in done.values()}))
@@ -360,6 +361,12 @@ class Lifecycle:
         for task in list(self.watchers):
             task.cancel()
         await asyncio.gather(*self.watchers, return_exceptions=True)
+
+
+def plain_endpoint(ep: Endpoint) -> Endpoint:
+    """A running endpoint on `none` or `host`: nothing to plumb, but an id, so that network
+    inspect lists the container there as dockerd does."""
+    return replace(ep, id=secrets.token_hex(32))
 
 
 def read_text(path: str) -> str:
