@@ -44,3 +44,18 @@ def test_none_and_host_endpoints_have_no_aliases_or_dns_names():
             ep = networks_of(view, version)[name]
             assert ep["Aliases"] is None, (name, version)
             assert ep.get("DNSNames") is None, (name, version)
+
+
+def test_cli_leaves_a_lone_bad_subnet_to_the_daemon_and_words_a_paired_one_like_docker():
+    """docker parses --subnet only to pair it with a gateway/range/aux address or another
+    subnet; alone it goes to the daemon, which answers with its own sentence (§12)."""
+    import pytest
+
+    from tether.client.network_body import IPAMRequest, ipam_config
+    from tether.errors import InvalidArgument
+
+    assert ipam_config(IPAMRequest(subnets=("10.50.0.300/24",))) == [
+        {"Subnet": "10.50.0.300/24"}]
+    with pytest.raises(InvalidArgument) as err:
+        ipam_config(IPAMRequest(subnets=("10.50.0.300/24",), gateways=("10.50.0.1",)))
+    assert str(err.value) == "invalid subnet: invalid CIDR address: 10.50.0.300/24"

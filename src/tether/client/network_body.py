@@ -53,7 +53,10 @@ def ipam_config(req: IPAMRequest) -> list[dict]:
 
     if len(req.subnets) < len(req.ip_ranges) or len(req.subnets) < len(req.gateways):
         raise InvalidArgument("every ip-range or gateway must have a corresponding subnet")
-    nets = [_parse_net(s, ipaddress) for s in req.subnets]
+    # docker parses subnets only to pair them with something; a lone bad one is the daemon's
+    # to refuse, with its own sentence
+    paired = len(req.subnets) > 1 or req.ip_ranges or req.gateways or req.aux_addresses
+    nets = [_parse_subnet(s, ipaddress) for s in req.subnets] if paired else []
     configs: list[dict] = [{"Subnet": s} for s in req.subnets]
     for rng in req.ip_ranges:
         idx = _owner(nets, _parse_net(rng, ipaddress), "range", rng)
@@ -72,6 +75,13 @@ def _parse_net(text: str, ipaddress):
         return ipaddress.ip_network(text, strict=False)
     except ValueError as exc:
         raise InvalidArgument(f"invalid CIDR address: {text}") from exc
+
+
+def _parse_subnet(text: str, ipaddress):
+    try:
+        return _parse_net(text, ipaddress)
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"invalid subnet: {exc}") from None
 
 
 def _parse_ip(text: str, ipaddress):
