@@ -77,3 +77,24 @@ def test_none_and_host_networks_list_their_running_containers(daemon, busybox_im
         assert ep["EndpointID"] and ep["IPAddress"] == "" and ep["MacAddress"] == ""
     finally:
         daemon.docker("rm", "-f", name)
+
+
+def merged_output(daemon, program: str, *args: str) -> tuple[int, str]:
+    """stdout and stderr through one pipe, as a terminal shows them."""
+    r = daemon.run(["sh", "-c", '"$@" 2>&1', "sh", program, *args])
+    return r.returncode, r.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ("network", "inspect", "nosuch"),
+    ("network", "inspect", "-f", "{{.Name}}", "bridge", "nosuch"),
+    ("inspect", "-f", "{{.Name}}", "bridge", "nosuch"),
+    ("inspect", "--type", "container", "nosuch"),
+    ("inspect", "--type", "network", "nosuch"),
+    ("inspect", "--type", "image", "nosuch"),
+])
+def test_tether_cli_prints_inspect_output_before_errors_like_docker(daemon, args):
+    """docker prints what it found first, then one line per miss; tether's CLI the same."""
+    docker = merged_output(daemon, "/usr/local/bin/docker", *args)
+    tether = merged_output(daemon, "/work/main/.venv/bin/tether", *args)
+    assert docker[0] == 1 and tether == docker

@@ -45,24 +45,26 @@ def inspect(ctx, argv: list[str]) -> int:
     a = p.parse_args(argv)
     from tether.cli.render import inspect_output
 
-    found, failed = [], False
+    found, errors = [], []
     for name in a.names:
         try:
             found.append(_lookup(ctx.client, name, a.type))
         except TetherError as err:
-            report(err)
-            failed = True
+            errors.append(err)
     write(inspect_output(found, a.format) if found or not a.format else "\n")
-    return 1 if failed else 0
+    for err in errors:  # after the output, as docker prints them
+        report(err)
+    return 1 if errors else 0
 
 
 def _lookup(client, name: str, kind: str | None) -> dict:
     getters = {"container": client.inspect_container, "image": client.inspect_image,
                "network": client.inspect_network}
-    kinds = [kind] if kind else ["container", "image", "network"]
-    for k in kinds:
+    if kind:  # one kind: the daemon's own sentence, as docker shows it
+        return getters[kind](name)
+    for k in ("container", "image", "network"):
         try:
             return getters[k](name)
         except NotFound:
             continue
-    raise NotFound(f"No such object: {name}")
+    raise NotFound(f"Error: No such object: {name}")

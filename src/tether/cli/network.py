@@ -49,15 +49,16 @@ def inspect(ctx, argv: list[str]) -> int:
     a = p.parse_args(argv)
     from tether.cli.render import inspect_output
 
-    found, failed = [], False
+    found, errors = [], []
     for name in a.names:
         try:
             found.append(ctx.client.inspect_network(name, verbose=a.verbose))
         except TetherError as err:
-            report(err)
-            failed = True
+            errors.append(err)
     write(inspect_output(found, a.format) if found or not a.format else "\n")
-    return 1 if failed else 0
+    for err in errors:  # after the output, as docker prints them
+        report(err)
+    return 1 if errors else 0
 
 
 def create(ctx, argv: list[str]) -> int:
