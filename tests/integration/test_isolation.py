@@ -130,7 +130,13 @@ def test_internal_network_has_no_way_out(docker_client, busybox_image, outside_h
         out = docker_client.containers.run("busybox:local", "sleep 600", detach=True,
                                            network="iso_ext")
         try:
+            route = inside.exec_run("ip route").output.decode()
+            assert route.startswith("default via ")  # as in Docker; the firewall stops it
+            gateway = route.split()[2]
+            assert reaches(inside, gateway, "icmp")  # the host's own address answers
             assert not reaches(inside, outside_host.address, "icmp")
+            assert inside.exec_run(f"timeout 3 wget -qO- {outside_host.url()}").exit_code != 0
+            assert out.exec_run(f"timeout 3 wget -qO- {outside_host.url()}").exit_code == 0
             assert reaches(out, outside_host.address, "icmp")
             peer = docker_client.containers.run("busybox:local", "sleep 600", detach=True,
                                                 network="iso_int")

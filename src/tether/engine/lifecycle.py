@@ -114,24 +114,21 @@ class Lifecycle:
                    if n in self.state.networks)
 
     async def plumb_all(self, c: Container, netns: str, undo: Rollback) -> dict:
-        """Plumb every configured endpoint in order (eth0, eth1...); the first routable
-        network gives the default routes."""
+        """Plumb every configured endpoint in order (eth0, eth1...), default routes through
+        the gateway `gateway_networks` picks."""
         done: dict = {}
-        route4 = route6 = False
-        for net_id, ep in c.endpoints.items():
-            net = self.containers.network_of(c, net_id)
-            routable = not net.internal and net.driver not in ("null", "host")
-            info = JoinInfo(netns, default_route4=routable and not route4,
-                            default_route6=routable and net.enable_ipv6 and not route6)
+        nets = [self.containers.network_of(c, net_id) for net_id in c.endpoints]
+        gw4, gw6 = gateway_networks(nets)
+        for net in nets:
+            ep = c.endpoints[net.id]
             if net.driver == "null":
-                done[net_id] = plain_endpoint(ep)
+                done[net.id] = plain_endpoint(ep)
                 continue
+            info = JoinInfo(netns, default_route4=net.id == gw4, default_route6=net.id == gw6)
             ready = await self.endpoints.plumb(c, net, ep, info, next_ifname(
                 {e.ifname for e in done.values()}))
             undo.push(self.endpoints.unplumb, net, ready, info, live=False)
-            route4 = route4 or info.default_route4
-            route6 = route6 or info.default_route6
-            done[net_id] = ready
+            done[net.id] = ready
         return done
 
     async def write_etc_files(self, c: Container) -> None:
@@ -301,9 +298,10 @@ class Lifecycle:
             ep = placeholder(net, c.id, request)
             if c.state.running:
                 used = {e.ifname for e in c.endpoints.values()}
+                # every started endpoint with a gateway holds the default route: only a
+                # container without one (all its networks gateway-less) gets it now
                 has_route = any(e.gateway4 for e in c.endpoints.values())
-                routable = not net.internal
-                info = JoinInfo(c.sandbox_key, default_route4=routable and not has_route)
+                info = JoinInfo(c.sandbox_key, default_route4=not has_route)
                 ep = await self.endpoints.plumb(c, net, ep, info, next_ifname(used))
             c = replace(c, endpoints={**c.endpoints, net.id: ep})
             await self.state.save_container(c)
@@ -367,6 +365,20 @@ def plain_endpoint(ep: Endpoint) -> Endpoint:
     """A running endpoint on `none` or `host`: nothing to plumb, but an id, so that network
     inspect lists the container there as dockerd does."""
     return replace(ep, id=secrets.token_hex(32))
+
+
+def gateway_networks(nets: list[Network]) -> tuple[str | None, str | None]:
+    """The ids of the networks whose gateways become the default routes (IPv4, IPv6).
+
+    The first network with a way out wins; failing that, the first internal one, as in
+    Docker (its containers get a default route whose traffic the firewall stops at the
+    host, so the host's own addresses still answer).
+    """
+    routed = [n for n in nets if n.driver not in ("null", "host")]
+    ordered = [n for n in routed if not n.internal] + [n for n in routed if n.internal]
+    gw4 = next((n.id for n in ordered), None)
+    gw6 = next((n.id for n in ordered if n.enable_ipv6), None)
+    return gw4, gw6
 
 
 def read_text(path: str) -> str:
