@@ -98,3 +98,21 @@ def test_tether_cli_prints_inspect_output_before_errors_like_docker(daemon, args
     docker = merged_output(daemon, "/usr/local/bin/docker", *args)
     tether = merged_output(daemon, "/work/main/.venv/bin/tether", *args)
     assert docker[0] == 1 and tether == docker
+
+
+def test_run_on_a_missing_network_fails_at_start_like_docker(daemon, docker_client, busybox_image):
+    r = daemon.docker("run", "-d", "--name", "lostnet", "--net", "nosuchnet", "busybox:local",
+                      "sleep", "60")
+    try:
+        assert r.returncode == 125
+        assert "network nosuchnet not found" in r.stderr
+        assert "Unable to find image" not in r.stderr
+        c = docker_client.containers.get("lostnet")
+        assert c.status == "created"
+        docker_client.networks.create("nosuchnet")
+        c.start()  # resolved by name at start, as dockerd does
+        c.reload()
+        assert c.attrs["NetworkSettings"]["Networks"]["nosuchnet"]["IPAddress"]
+    finally:
+        daemon.docker("rm", "-f", "lostnet")
+        daemon.docker("network", "rm", "nosuchnet")

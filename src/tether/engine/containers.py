@@ -16,7 +16,7 @@ from tether.engine.networks import Networks
 from tether.engine.refs import resolve
 from tether.engine.state import State
 from tether.errors import Conflict, InvalidArgument, NotFound
-from tether.model import Container, ContainerSpec, EndpointRequest, Image, Network
+from tether.model import Container, ContainerSpec, Endpoint, EndpointRequest, Image, Network
 
 HOST_MODES = ("host", "none")
 
@@ -93,7 +93,10 @@ class Containers:
         if mode.startswith("container:"):
             self.get(mode.partition(":")[2])
             return {}
-        primary = self.networks.get(mode)
+        try:
+            primary = self.networks.get(mode)
+        except NotFound:
+            return self.unresolved_endpoint(c, spec, mode)
         requests = dict(spec.endpoints)
         first = requests.pop(mode, None) or requests.pop(primary.name, None) \
             or requests.pop(primary.id, None) or requests.pop("default", None) or EndpointRequest()
@@ -109,6 +112,17 @@ class Containers:
         for net_id, ep in eps.items():
             check_request(self.state.networks[net_id], ep)
         return eps
+
+    @staticmethod
+    def unresolved_endpoint(c: Container, spec: ContainerSpec, ref: str) -> dict:
+        """Keep a network that does not exist (yet) by the name given: as in Docker, create
+        succeeds and start resolves it, failing with "network X not found" if it still
+        does not exist (the docker CLI takes a 404 on create for a missing image)."""
+        request = spec.endpoints.get(ref) or spec.endpoints.get("default") or EndpointRequest()
+        if spec.mac_address and not request.mac_address:
+            request = replace(request, mac_address=spec.mac_address)
+        return {ref: Endpoint(id="", network_id="", container_id=c.id, ifname="", mac="",
+                              request=request)}
 
     def check_links(self, c: Container) -> None:
         for name, _alias in c.links:
@@ -128,8 +142,9 @@ class Containers:
         await self.state.rename_container(c, renamed)
         return renamed
 
-    def network_of(self, c: Container, net_id: str) -> Network:
+    def network_of(self, c: Container, key: str) -> Network:
+        """The network an endpoint key names: an id, or a name create could not resolve."""
         try:
-            return self.state.networks[net_id]
+            return self.state.networks[key]
         except KeyError:
-            raise NotFound(f"network {net_id} not found") from None
+            return self.networks.get(key)

@@ -89,7 +89,7 @@ class Endpoints:
                     undo.push(self.ipam.release_address, net.id, v6.ip)
             mac = ep.request.mac_address or mac_hint or mac_for(v4)
             ready = replace(
-                ep, id=ep_id, container_id=c.id, ifname=ifname, mac=mac, ipv4=v4, ipv6=v6,
+                ep, id=ep_id, network_id=net.id, container_id=c.id, ifname=ifname, mac=mac, ipv4=v4, ipv6=v6,
                 gateway4=gateway_of(net, v4), gateway6=gateway_of(net, v6),
                 aliases=self.aliases(c, net, ep),
             )

@@ -117,10 +117,9 @@ class Lifecycle:
         """Plumb every configured endpoint in order (eth0, eth1...), default routes through
         the gateway `gateway_networks` picks."""
         done: dict = {}
-        nets = [self.containers.network_of(c, net_id) for net_id in c.endpoints]
-        gw4, gw6 = gateway_networks(nets)
-        for net in nets:
-            ep = c.endpoints[net.id]
+        pairs = [(self.containers.network_of(c, key), ep) for key, ep in c.endpoints.items()]
+        gw4, gw6 = gateway_networks([net for net, _ in pairs])
+        for net, ep in pairs:
             if net.driver == "null":
                 done[net.id] = plain_endpoint(ep)
                 continue
