@@ -111,8 +111,8 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down; containers keep running")
+    await engine.close()  # ends pending waits first, so no request holds the shutdown
     await runner.cleanup()
-    await engine.close()
     await store.close()
 
 

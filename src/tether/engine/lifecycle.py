@@ -355,6 +355,10 @@ class Lifecycle:
                 await self.on_exit(c.id, code)
 
     async def close(self) -> None:
+        """Stop following containers (they keep running) and end every pending wait."""
+        for waiters in self.waiters.values():
+            for _, fut in waiters:
+                fut.cancel()
         for task in list(self.watchers):
             task.cancel()
         await asyncio.gather(*self.watchers, return_exceptions=True)
