@@ -95,6 +95,7 @@ async def build_engine(args: argparse.Namespace):
 
 async def serve(args: argparse.Namespace) -> None:
     from tether.api.app import make_app, serve_unix
+    from tether.kernel import reaper
     from tether.kernel.sysctl import set_sysctl
 
     for d in (args.data_root, args.exec_root):
@@ -113,6 +114,7 @@ async def serve(args: argparse.Namespace) -> None:
     log.info("shutting down; containers keep running")
     await engine.close()  # ends pending waits first, so no request holds the shutdown
     await runner.cleanup()
+    await reaper.drain()
     await store.close()
 
 

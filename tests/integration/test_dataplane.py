@@ -108,7 +108,7 @@ async def destroy(nets: dict[str, Network], boxes: dict[str, Sandbox]) -> list[s
     await NftFirewall(TABLE).teardown()
     ours = {ep.host_ifname for sb in boxes.values() for _, ep in sb.eps}
     ours |= {f"tb-{n.id[:12]}" for n in nets.values()}
-    for _ in range(100):  # the kernel reaps a dead netns's veths in the background
+    for _ in range(500):  # the kernel reaps a dead netns's veths in the background (batched)
         left = sorted(ours & await links.interface_names())
         if not left:
             break

@@ -12,7 +12,8 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from tether.kernel.links import remove_link
+from tether.kernel import reaper
+from tether.kernel.links import list_links, remove_link
 from tether.kernel.netns import list_netns, remove_netns
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ async def reconcile(engine: "Engine") -> None:
     await engine.firewall.setup(list(state.networks.values()), endpoints)
     await remove_orphan_sandboxes(engine, {c.sandbox_key for c in running})
     await remove_orphan_bridges(engine)
+    for name in await list_links((reaper.TOMBSTONE_PREFIX,)):
+        reaper.reap(name)  # deletions a previous daemon did not see through
 
 
 async def remove_orphan_sandboxes(engine: "Engine", keep: set[str]) -> None:

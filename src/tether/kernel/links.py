@@ -16,7 +16,7 @@ from typing import Union
 from pyroute2.netlink.exceptions import NetlinkError
 
 from tether.errors import KernelError, NotFound
-from tether.kernel import sysctl
+from tether.kernel import reaper, sysctl
 from tether.kernel.netlink import kernel_error, rtnl
 
 IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
@@ -66,13 +66,23 @@ async def list_links(prefixes: tuple[str, ...]) -> list[str]:
 
 
 async def remove_link(name: str, netns: str | None = None) -> None:
-    """Delete link `name`; an absent link (or namespace) is success. Its veth peer goes too."""
+    """Delete link `name`; an absent link (or namespace) is success. Its veth peer goes too.
+
+    In the daemon's own namespace the name is freed at once and the deletion itself, which
+    waits on RCU for tens of milliseconds, finishes in the background (`kernel.reaper`).
+    """
     try:
         ipr = await rtnl(netns)
     except NotFound:
         return
     try:
-        await ipr.link("del", ifname=name)
+        if netns is None:
+            msgs = await ipr.link("get", ifname=name)
+            tomb = reaper.tombstone_name()
+            await ipr.link("set", index=msgs[0]["index"], state="down", ifname=tomb)
+            reaper.reap(tomb)
+        else:
+            await ipr.link("del", ifname=name)
     except NetlinkError as exc:
         if exc.code not in _GONE:
             raise kernel_error(exc, f"cannot delete interface {name}") from exc
