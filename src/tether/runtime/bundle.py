@@ -83,7 +83,6 @@ def process_spec(b: BundleInputs) -> dict:
         "env": list(b.env),
         "cwd": b.cwd or "/",
         "capabilities": {k: caps for k in ("bounding", "effective", "permitted")},
-        "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1048576, "soft": 1048576}],
         "noNewPrivileges": False,
     }
 
