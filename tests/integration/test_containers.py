@@ -161,3 +161,47 @@ def test_docker_cli_seed_walkthrough(daemon, busybox_image):
     finally:
         daemon.docker("rm", "-f", "container3")
         daemon.docker("network", "rm", "my_isolated_bridge_network")
+
+
+def test_crash_restart_adopts_running_and_reaps_exited(daemon, docker_client, busybox_image):
+    """SIGKILL the daemon: a running container keeps running and is adopted; one that exits
+    while the daemon is down gets its exit code, and its sandbox and address are released."""
+    import os
+    import time
+
+    docker_client.networks.create("crash_net", ipam=docker.types.IPAMConfig(
+        pool_configs=[docker.types.IPAMPool(subnet="10.97.0.0/24")]))
+    keep = docker_client.containers.run("busybox:local", "sleep 600", detach=True,
+                                        network="crash_net", name="crash_keep")
+    short = docker_client.containers.run("busybox:local", "sh -c 'sleep 2; exit 5'",
+                                         detach=True, network="crash_net", name="crash_short")
+    short.reload()
+    short_ip = short.attrs["NetworkSettings"]["Networks"]["crash_net"]["IPAddress"]
+    short_sandbox = short.attrs["NetworkSettings"]["SandboxKey"]
+    daemon.restart(kill=True)
+    client = docker.DockerClient(base_url="unix://" + daemon.socket)
+    try:
+        deadline = time.monotonic() + 20
+        while client.containers.get("crash_short").status == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        gone = client.containers.get("crash_short")
+        assert gone.attrs["State"]["ExitCode"] == 5
+        assert not os.path.exists(short_sandbox)
+        kept = client.containers.get("crash_keep")
+        assert kept.status == "running"
+        assert kept.exec_run("true").exit_code == 0
+        cfg = client.api.create_networking_config({
+            "crash_net": client.api.create_endpoint_config(ipv4_address=short_ip)})
+        again = client.api.create_container(
+            "busybox:local", "sleep 600", networking_config=cfg,
+            host_config=client.api.create_host_config(network_mode="crash_net"))["Id"]
+        client.api.start(again)  # the exited container's address was released
+        client.api.remove_container(again, force=True)
+        kept.stop(timeout=1)
+        kept.reload()
+        assert kept.attrs["State"]["ExitCode"] in (137, 143)
+    finally:
+        for name in ("crash_keep", "crash_short"):
+            client.containers.get(name).remove(force=True)
+        client.networks.get("crash_net").remove()
