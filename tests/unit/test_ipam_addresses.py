@@ -10,20 +10,11 @@ import pytest
 from tether.errors import Forbidden, InvalidArgument, KernelError
 from tether.ipam.allocator import Ipam
 from tether.model import PoolRequest
-from tether.store.memory import MemoryStore
 from tether.store.sqlite import SqliteStore
 
 N = ipaddress.ip_network
 A = ipaddress.ip_address
 I = ipaddress.ip_interface
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request, tmp_path):
-    s = MemoryStore() if request.param == "memory" else await SqliteStore.open(
-        str(tmp_path / "state.db"))
-    yield s
-    await s.close()
 
 
 @pytest.fixture

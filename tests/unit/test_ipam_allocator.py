@@ -20,14 +20,6 @@ A = ipaddress.ip_address
 I = ipaddress.ip_interface
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request, tmp_path):
-    s = MemoryStore() if request.param == "memory" else await SqliteStore.open(
-        str(tmp_path / "state.db"))
-    yield s
-    await s.close()
-
-
 @pytest.fixture
 def ipam(store):
     return Ipam(store)

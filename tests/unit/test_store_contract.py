@@ -9,16 +9,6 @@ import pytest
 
 from tether.errors import CasFailed, InvalidArgument, Unavailable
 from tether.store.base import Delete, Put, WatchEvent
-from tether.store.memory import MemoryStore
-from tether.store.sqlite import SqliteStore
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request, tmp_path):
-    s = MemoryStore() if request.param == "memory" else await SqliteStore.open(
-        str(tmp_path / "state.db"))
-    yield s
-    await s.close()
 
 
 async def test_absent_key_is_none_at_revision_zero(store):

@@ -53,12 +53,9 @@ def ls(ctx, argv: list[str]) -> int:
     filters = a.filters + ([f"reference={a.reference}"] if a.reference else [])
     rows = [r for img in ctx.client.list_images(a.all, filters)
             for r in image_rows(img, trunc=not a.no_trunc)]
-    if a.quiet:
-        write("".join(dict.fromkeys(r["ID"] + "\n" for r in rows)))
-        return 0
-    from tether.cli.render import format_list
+    from tether.cli.render import listing
 
-    write(format_list(a.format, rows, IMAGE_HEADERS, DEFAULT_LS))
+    write(listing(a.quiet, a.format, rows, IMAGE_HEADERS, DEFAULT_LS))
     return 0
 
 

@@ -26,12 +26,9 @@ def ps(ctx, argv: list[str]) -> int:
     containers = ctx.client.list_containers(all=a.all or limit is not None,
                                             filters=a.filters, limit=limit)
     rows = [container_row(c, trunc=not a.no_trunc) for c in containers]
-    if a.quiet:
-        write("".join(r["ID"] + "\n" for r in rows))
-        return 0
-    from tether.cli.render import format_list
+    from tether.cli.render import listing
 
-    write(format_list(a.format, rows, CONTAINER_HEADERS, DEFAULT_PS))
+    write(listing(a.quiet, a.format, rows, CONTAINER_HEADERS, DEFAULT_PS))
     return 0
 
 

@@ -32,12 +32,9 @@ def ls(ctx, argv: list[str]) -> int:
 
     nets = sorted(ctx.client.list_networks(a.filters), key=lambda n: network_row(n)["Name"])
     rows = [network_row(n, trunc=not a.no_trunc) for n in nets]
-    if a.quiet:
-        write("".join(r["ID"] + "\n" for r in rows))
-        return 0
-    from tether.cli.render import format_list
+    from tether.cli.render import listing
 
-    write(format_list(a.format, rows, NETWORK_HEADERS, DEFAULT_LS))
+    write(listing(a.quiet, a.format, rows, NETWORK_HEADERS, DEFAULT_LS))
     return 0
 
 

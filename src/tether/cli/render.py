@@ -27,6 +27,14 @@ def unescape(fmt: str) -> str:
     return fmt.replace("\\t", "\t").replace("\\n", "\n")
 
 
+def listing(quiet: bool, fmt: str | None, rows: list[dict], headers: dict[str, str],
+            default: str) -> str:
+    """What `ls`/`ps` print: the IDs alone with -q (each once), else `format_list`."""
+    if quiet:
+        return "".join(dict.fromkeys(r["ID"] + "\n" for r in rows))
+    return format_list(fmt, rows, headers, default)
+
+
 def format_list(fmt: str | None, contexts: list[dict], headers: dict[str, str],
                 default: str) -> str:
     """Render `ls`/`ps` output: a table when the format starts with "table", else one line
