@@ -20,6 +20,7 @@ from typing import Awaitable, Callable, AsyncIterator
 from tether.errors import InvalidArgument, KernelError, NotFound
 from tether.model import Container, ExecSpec, Image
 from tether.runtime import bundle, logs, shim
+from tether.runtime.cgroups import remove_cgroups
 from tether.runtime.execs import ExecProcess, start_exec
 from tether.runtime.files import atomic_write_json, read_json, read_text
 from tether.runtime.mounts import mount_overlay, unmount
@@ -202,16 +203,21 @@ class Runtime:
     # ---- cleanup ------------------------------------------------------------------------------
 
     async def cleanup(self, cid: str) -> None:
-        """After exit: delete runc's record and unmount the rootfs. Idempotent; reports all."""
+        """After exit: delete runc's record, the cgroups, the rootfs mount. Idempotent.
+
+        Raises:
+            ExceptionGroup: of every KernelError met (the other steps still ran).
+        """
         errors: list[Exception] = []
         if os.path.isdir(os.path.join(self.runc_root, cid)):
             rc, _, err = await self._run_runc("delete", "--force", cid)
             if rc != 0 and os.path.isdir(os.path.join(self.runc_root, cid)):
                 errors.append(KernelError(f"runc delete {cid[:12]}: {err.strip()}"))
-        try:
-            await asyncio.to_thread(unmount, self.rootfs_path(cid))
-        except KernelError as exc:
-            errors.append(exc)
+        for step in (remove_cgroups, lambda i: unmount(self.rootfs_path(i))):
+            try:
+                await asyncio.to_thread(step, cid)
+            except KernelError as exc:
+                errors.append(exc)
         if errors:
             raise ExceptionGroup(f"cleanup of container {cid[:12]}", errors)
 

@@ -1,0 +1,46 @@
+"""The container's cgroups (`/tether/<id>` in every hierarchy): removed at cleanup.
+
+runc removes them when `runc run` sees its container exit, but not when runc itself was
+killed (a daemon host going down, a test namespace torn down); cleanup removes what is left.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from tether.errors import KernelError
+
+PARENT = "tether"
+
+
+def hierarchies(mountinfo: str) -> list[str]:
+    """Mount points of the cgroup (v1) and cgroup2 filesystems listed in `mountinfo`."""
+    points = []
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if " - " not in line:
+            continue
+        fstype = line.split(" - ", 1)[1].split()[0]
+        if fstype in ("cgroup", "cgroup2"):
+            points.append(fields[4])
+    return points
+
+
+def remove_cgroups(cid: str) -> None:
+    """rmdir `/tether/<id>` everywhere; ENOENT is success, a busy cgroup is an error."""
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        points = hierarchies(f.read())
+    busy = []
+    for point in points:
+        try:
+            os.rmdir(os.path.join(point, PARENT, cid))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            if exc.errno != errno.EBUSY:
+                raise KernelError(f"cannot remove cgroup {point}/{PARENT}/{cid}: "
+                                  f"{exc.strerror}") from exc
+            busy.append(point)
+    if busy:
+        raise KernelError(f"cgroups of container {cid[:12]} still hold processes: {busy}")
