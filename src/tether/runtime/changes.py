@@ -123,7 +123,8 @@ def expose(rest: str) -> tuple[str, ...]:
         spec, _, proto = word.partition("/")
         proto = (proto or "tcp").lower()
         low, _, high = spec.partition("-")
-        if not low.isdigit() or (high and not high.isdigit()) or proto not in ("tcp", "udp", "sctp"):
+        bad_range = not low.isdigit() or (high and not high.isdigit())
+        if bad_range or proto not in ("tcp", "udp", "sctp"):
             raise InvalidArgument(f"invalid containerPort: {word}")
         ports.extend(f"{p}/{proto}" for p in range(int(low), int(high or low) + 1))
     return tuple(ports)

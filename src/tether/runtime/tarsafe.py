@@ -32,7 +32,8 @@ def clean_name(name: str) -> str | None:
 
 # Entries are made safe by plan_member; tell Pythons that have extraction filters (3.11.4+)
 # not to second-guess that, and older ones (Debian 12's 3.11.2) nothing.
-TRUSTED = {"filter": tarfile.fully_trusted_filter} if hasattr(tarfile, "fully_trusted_filter") else {}
+TRUSTED = ({"filter": tarfile.fully_trusted_filter}
+           if hasattr(tarfile, "fully_trusted_filter") else {})
 
 
 def plan_member(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
