@@ -32,6 +32,8 @@ async def reconcile(engine: "Engine") -> None:
     await engine.firewall.setup(list(state.networks.values()), endpoints)
     await remove_orphan_sandboxes(engine, {c.sandbox_key for c in running})
     await remove_orphan_bridges(engine)
+    for path in await engine.runtime.sweep({c.id for c in running}):
+        log.info("removed leftover cgroup %s", path)
     for name in await list_links((reaper.TOMBSTONE_PREFIX,)):
         reaper.reap(name)  # deletions a previous daemon did not see through
 

@@ -44,3 +44,31 @@ def remove_cgroups(cid: str) -> None:
             busy.append(point)
     if busy:
         raise KernelError(f"cgroups of container {cid[:12]} still hold processes: {busy}")
+
+
+def sweep_cgroups(keep: set[str]) -> list[str]:
+    """rmdir every empty `/tether/<id>` cgroup whose id is not in `keep`; return what went.
+
+    Cgroups live outside any namespace, so a run killed with its namespaces still leaves
+    them on the host. A cgroup that holds processes refuses rmdir (EBUSY) and stays: it may
+    be another daemon's running container.
+    """
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        points = hierarchies(f.read())
+    removed = []
+    for point in points:
+        parent = os.path.join(point, PARENT)
+        try:
+            names = os.listdir(parent)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(parent, name)
+            if name in keep or not os.path.isdir(path):
+                continue
+            try:
+                os.rmdir(path)
+                removed.append(path)
+            except OSError:
+                continue
+    return removed

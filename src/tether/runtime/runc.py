@@ -20,7 +20,7 @@ from typing import Awaitable, Callable, AsyncIterator
 from tether.errors import InvalidArgument, KernelError, NotFound
 from tether.model import Container, ExecSpec, Image
 from tether.runtime import bundle, logs, shim
-from tether.runtime.cgroups import remove_cgroups
+from tether.runtime.cgroups import remove_cgroups, sweep_cgroups
 from tether.runtime.execs import ExecProcess, start_exec
 from tether.runtime.files import atomic_write_json, read_json, read_text
 from tether.runtime.mounts import mount_overlay, unmount
@@ -201,6 +201,10 @@ class Runtime:
         await self.wait_exit(cid)
 
     # ---- cleanup ------------------------------------------------------------------------------
+
+    async def sweep(self, keep: set[str]) -> list[str]:
+        """Remove empty container cgroups left by killed runs, except those of `keep`."""
+        return await asyncio.to_thread(sweep_cgroups, keep)
 
     async def cleanup(self, cid: str) -> None:
         """After exit: delete runc's record, the cgroups, the rootfs mount. Idempotent.
