@@ -12,18 +12,9 @@ import os
 
 from tether.errors import KernelError
 from tether.kernel import _ns, netlink
-from tether.kernel.sysctl import sysctl_path
+from tether.kernel.sysctl import set_sysctl
 
 _NO_IPV6 = ("net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6")
-
-
-def _write_sysctl(key: str, value: str) -> None:
-    """Write a sysctl as seen by the calling thread (its netns decides which /proc/sys/net)."""
-    try:
-        with open(sysctl_path(key), "w") as f:
-            f.write(value)
-    except OSError as exc:
-        raise KernelError(f"cannot set {key}={value}: {exc.strerror}") from exc
 
 
 def _is_mounted(path: str) -> bool:
@@ -43,7 +34,7 @@ def _create(path: str, ipv6: bool) -> None:
     if not ipv6:
         # Router solicitations from hundreds of sandboxes flood every bridge port (DESIGN).
         for key in _NO_IPV6:
-            _write_sysctl(key, "1")
+            set_sysctl(key, "1")
 
 
 async def create_netns(path: str, *, ipv6: bool = False) -> None:
@@ -83,7 +74,7 @@ async def remove_netns(path: str) -> None:
 def _set_in(path: str, items: tuple[tuple[str, str], ...]) -> None:
     _ns.enter_net(path)
     for key, value in items:
-        _write_sysctl(key, value)
+        set_sysctl(key, value)
 
 
 async def set_netns_sysctl(path: str, key: str, value: str) -> None:

@@ -16,6 +16,9 @@ def sysctl_path(key: str) -> str:
 def set_sysctl(key: str, value: str) -> None:
     """Set `key` to `value` (a few microseconds: a procfs write never blocks the loop).
 
+    /proc/sys/net is the calling thread's network namespace: called from a thread that
+    entered a sandbox, it sets the sandbox's value.
+
     Raises:
         KernelError: the key does not exist or the write was refused.
     """
