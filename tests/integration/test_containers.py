@@ -205,3 +205,13 @@ def test_crash_restart_adopts_running_and_reaps_exited(daemon, docker_client, bu
         for name in ("crash_keep", "crash_short"):
             client.containers.get(name).remove(force=True)
         client.networks.get("crash_net").remove()
+
+
+def test_info_reports_a_stable_id_counts_and_drivers(daemon, docker_client):
+    info = docker_client.info()
+    assert len(info["ID"]) == 64
+    assert {"bridge", "host", "null"} <= set(info["Plugins"]["Network"])
+    assert info["Containers"] == len(docker_client.containers.list(all=True))
+    daemon.restart()
+    again = docker.DockerClient(base_url="unix://" + daemon.socket).info()
+    assert again["ID"] == info["ID"]

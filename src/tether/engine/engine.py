@@ -44,10 +44,12 @@ class Engine:
                                    exec_root)
         self.execs = Execs(self.containers, runtime)
         self.create_lock = asyncio.Lock()
+        self.daemon_id = ""
 
     async def start(self) -> None:
         """Load the store, make the predefined networks, and reconcile the kernel with it."""
         await self.state.load()
+        self.daemon_id = await self.state.daemon_id()
         await self.networks.restore()
         await self.networks.ensure_predefined()
         await reconcile(self)
@@ -129,7 +131,7 @@ class Engine:
 
     def view(self, c: Container) -> ContainerView:
         nets = {n: self.state.networks[n] for n in c.endpoints if n in self.state.networks}
-        image = self.images.cached(c.image_id) if hasattr(self.images, "cached") else None
+        image = self.images.cached(c.image_id)
         return ContainerView(c, nets, image)
 
     async def wait_container(self, ref: str, condition: str) -> Awaitable[ContainerState]:
@@ -205,8 +207,7 @@ class Engine:
         running = sum(1 for c in cs if c.state.running)
         return {
             "containers": len(cs), "running": running, "paused": 0,
-            "stopped": len(cs) - running, "images": self.images.count()
-            if hasattr(self.images, "count") else 0,
+            "stopped": len(cs) - running, "images": self.images.count(),
             "data_root": self.data_root, "exec_root": self.exec_root,
-            "drivers": sorted(self.networks.drivers),
+            "network_drivers": sorted(self.networks.drivers), "id": self.daemon_id,
         }

@@ -6,6 +6,7 @@ compare-and-swap on a name key), and only then to the in-memory maps the engine 
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 from tether.errors import CasFailed, Conflict
@@ -19,6 +20,7 @@ NETWORK_NAMES = "names/networks/"
 CONTAINERS = "containers/"
 CONTAINER_NAMES = "names/containers/"
 OWNED_LINKS = "owned/links/"
+DAEMON_ID = "instance/id"
 
 
 @dataclass
@@ -99,3 +101,15 @@ class State:
 
     async def owned_links(self) -> list[str]:
         return [key[len(OWNED_LINKS):] for key, _, _ in await self.store.list(OWNED_LINKS)]
+
+    async def daemon_id(self) -> str:
+        """The daemon's `/info` ID: made at its first start, the same ever after."""
+        value, _ = await self.store.get(DAEMON_ID)
+        if value:
+            return value.decode()
+        new = secrets.token_hex(32)
+        try:
+            await self.store.put(DAEMON_ID, new.encode(), expect_rev=0)
+        except CasFailed:
+            return (await self.store.get(DAEMON_ID))[0].decode()
+        return new
