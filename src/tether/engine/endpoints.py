@@ -43,7 +43,8 @@ def check_request(net: Network, ep: Endpoint) -> None:
     req = ep.request
     default_bridge = net.options.get("com.docker.network.bridge.default_bridge") == "true"
     if (req.ipv4 or req.ipv6) and default_bridge:
-        raise InvalidArgument("user specified IP address is supported on user defined networks only")
+        raise InvalidArgument(
+            "user specified IP address is supported on user defined networks only")
     if req.aliases and (default_bridge or net.driver == "host"):
         raise InvalidArgument(
             "network-scoped alias is supported only for containers in user defined networks"
@@ -77,14 +78,14 @@ class Endpoints:
         check_request(net, ep)
         ep_id = secrets.token_hex(32)
         async with Rollback() as undo:
-            v4 = await self.ipam.allocate_address(net.id, net.pools, 4, owner=ep_id, name=net.name,
-                                                  requested=ep.request.ipv4)
+            v4 = await self.ipam.allocate_address(net.id, net.pools, 4, owner=ep_id,
+                                                  name=net.name, requested=ep.request.ipv4)
             if v4 is not None:
                 undo.push(self.ipam.release_address, net.id, v4.ip)
             v6 = None
             if net.enable_ipv6:
-                v6 = await self.ipam.allocate_address(net.id, net.pools, 6, owner=ep_id, name=net.name,
-                                                      requested=ep.request.ipv6)
+                v6 = await self.ipam.allocate_address(net.id, net.pools, 6, owner=ep_id,
+                                                      name=net.name, requested=ep.request.ipv6)
                 if v6 is not None:
                     undo.push(self.ipam.release_address, net.id, v6.ip)
             mac = ep.request.mac_address or mac_hint or mac_for(v4)

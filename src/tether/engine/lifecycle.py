@@ -131,7 +131,7 @@ class Lifecycle:
         return done
 
     async def write_etc_files(self, c: Container) -> None:
-        """Write /etc/hosts, /etc/resolv.conf and /etc/hostname for `c` (atomic renames)."""
+        """Write /etc/hosts, /etc/resolv.conf and /etc/hostname for `c` (in place: they are bind-mounted)."""
         host_resolv = read_text("/etc/resolv.conf")
         if c.spec.network_mode == "host":
             hosts = read_text("/etc/hosts")
