@@ -79,7 +79,8 @@ async def remove_link(name: str, netns: str | None = None) -> None:
         if netns is None:
             msgs = await ipr.link("get", ifname=name)
             tomb = reaper.tombstone_name()
-            await ipr.link("set", index=msgs[0]["index"], state="down", ifname=tomb)
+            await ipr.link("set", index=msgs[0]["index"], state="down", ifname=tomb,
+                           group=reaper.TOMBSTONE_GROUP)
             reaper.reap(tomb)
         else:
             await ipr.link("del", ifname=name)
@@ -232,14 +233,16 @@ async def host_prefixes(exclude_links: Collection[str] | None = None) -> list[IP
     are left out: they overlap everything. `exclude_links` names the caller's own bridges
     (their subnets are known to IPAM already); without it every tether-named link is left
     out. Passing the daemon's own names lets it see the bridges of another tether daemon
-    sharing this network namespace, and keep clear of their subnets.
+    sharing this network namespace, and keep clear of their subnets. Tombstones (links
+    waiting for the reaper) are always left out: their subnets are free again.
     """
     ipr = await rtnl()
     names = await _dump_links()
     if exclude_links is None:
         ours = {i for i, n in names.items() if n and n.startswith(TETHER_PREFIXES)}
     else:
-        ours = {i for i, n in names.items() if n in exclude_links}
+        ours = {i for i, n in names.items()
+                if n in exclude_links or (n and n.startswith(reaper.TOMBSTONE_PREFIX))}
     found: set[IPNetwork] = set()
     async for msg in await ipr.addr("dump"):
         if msg["index"] not in ours and msg.get("address"):

@@ -1,0 +1,63 @@
+"""The kernel fast paths: nftables in-process and through the tool alike, batched link reaping."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+import pytest
+
+from tether.errors import KernelError
+from tether.kernel import libnftables, links, nft, reaper
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+
+
+@pytest.fixture(params=["libnftables", "subprocess"])
+def nft_backend(request, monkeypatch):
+    if request.param == "libnftables" and libnftables.shared() is None:
+        pytest.skip("libnftables1 is not installed")
+    monkeypatch.setenv("TETHER_NFT", request.param)
+    assert nft.backend() == request.param
+    return request.param
+
+
+async def test_both_nft_backends_apply_list_and_refuse_alike(nft_backend):
+    script = (GOLDEN / "full_ruleset.nft").read_text().replace(" tether", " txfast")
+    try:
+        await nft.apply(script)
+        await nft.apply(script)  # a replay is one more atomic transaction
+        tables = await nft.list_tables()
+        assert ("inet", "txfast") in tables and ("bridge", "txfast") in tables
+        with pytest.raises(KernelError, match="nftables refused the ruleset: .*Error"):
+            await nft.apply("add table inet txfast\nadd rule inet txfast nochain accept\n")
+    finally:
+        await nft.delete_table("inet", "txfast")
+        await nft.delete_table("bridge", "txfast")
+    assert ("inet", "txfast") not in await nft.list_tables()
+
+
+async def test_removed_links_free_their_name_at_once_and_are_reaped_in_one_batch():
+    names = [f"tb-reap{i}" for i in range(4)]
+    for i, name in enumerate(names):
+        await links.ensure_bridge(name, addresses=[ipaddress.ip_interface(f"10.231.{i}.1/24")])
+    for name in names:
+        await links.remove_link(name)
+    try:
+        present = await links.interface_names()
+        assert not present & set(names)  # the names are free before the deletion finishes
+        assert ipaddress.ip_network("10.231.0.0/24") not in await links.host_prefixes(set())
+    finally:
+        await reaper.drain()
+    assert not any(n.startswith(reaper.TOMBSTONE_PREFIX) for n in await links.interface_names())
+
+
+async def test_reap_deletes_a_named_leftover_outside_the_group():
+    """A tombstone of an older daemon has its name but not the group: reap(name) deletes it."""
+    await links.ensure_bridge("txdleftover0")
+    reaper.reap("txdleftover0")
+    await reaper.drain()
+    assert not await links.link_exists("txdleftover0")
