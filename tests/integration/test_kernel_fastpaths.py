@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tether.errors import KernelError
-from tether.kernel import libnftables, links, nft, reaper
+from tether.kernel import libnftables, links, netlink, netns, nft, reaper
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 
@@ -61,3 +61,26 @@ async def test_reap_deletes_a_named_leftover_outside_the_group():
     reaper.reap("txdleftover0")
     await reaper.drain()
     assert not await links.link_exists("txdleftover0")
+
+
+async def test_a_removed_veth_frees_the_sandbox_name_for_an_immediate_reconnect(tmp_path):
+    path = str(tmp_path / "sb")
+    await netns.create_netns(path)
+    await links.ensure_bridge("tb-reveth")
+    try:
+        await links.create_veth("tvreveth0", "eth1", path, master="tb-reveth")
+        first = await links._index("eth1", path)
+        await links.remove_veth("tvreveth0", "eth1", path)
+        assert not await links.link_exists("eth1", path)
+        await links.create_veth("tvreveth0", "eth1", path, master="tb-reveth")
+        assert await links._index("eth1", path) != first  # a new veth, not the old peer
+        await links.configure_interface(path, "eth1")
+        await reaper.drain()
+        names = await links.interface_names(path)
+        assert "eth1" in names and not any(n.startswith(reaper.TOMBSTONE_PREFIX) for n in names)
+    finally:
+        await links.remove_link("tvreveth0")
+        await links.remove_link("tb-reveth")
+        await reaper.drain()
+        netlink.forget(path)
+        await netns.remove_netns(path)

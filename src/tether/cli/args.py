@@ -4,9 +4,24 @@ exit 125 for run/create and 1 elsewhere."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from tether.errors import InvalidArgument
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, told the width: asking shutil for it costs 2 ms of imports on
+    every run, since argparse builds a formatter for each add_argument."""
+
+    def __init__(self, prog: str, **kwargs) -> None:
+        if kwargs.get("width") is None:
+            try:
+                columns = int(os.environ.get("COLUMNS") or os.get_terminal_size().columns)
+            except (OSError, ValueError):
+                columns = 80
+            kwargs["width"] = columns - 2
+        super().__init__(prog, **kwargs)
 
 
 class Parser(argparse.ArgumentParser):
@@ -14,7 +29,7 @@ class Parser(argparse.ArgumentParser):
 
     def __init__(self, prog: str, usage: str | None = None):
         super().__init__(prog=f"tether {prog}", add_help=False, usage=usage,
-                         allow_abbrev=False)
+                         allow_abbrev=False, formatter_class=_Formatter)
         self.add_argument("--help", action="help", help="Print usage")
 
     def error(self, message: str):

@@ -98,7 +98,7 @@ class BridgeDriver:
             _quiet_port(host)
             await self._configure(ep, info)
         except BaseException:
-            await links.remove_link(host)
+            await links.remove_veth(host, ep.ifname, info.sandbox_path)
             raise
         return replace(ep, host_ifname=host)
 
@@ -111,8 +111,8 @@ class BridgeDriver:
             await links.add_default_route(path, ep.gateway6)
 
     async def leave(self, net: Network, ep: Endpoint, info: JoinInfo) -> None:
-        """Delete the host veth (the sandbox side goes with it); absent is success."""
-        await links.remove_link(ep.host_ifname or veth_name(ep.id))
+        """Delete the veth (both sides; the sandbox's name is free at once); absent is success."""
+        await links.remove_veth(ep.host_ifname or veth_name(ep.id), ep.ifname, info.sandbox_path)
 
 
 def _quiet_port(host: str) -> None:

@@ -89,6 +89,29 @@ async def remove_link(name: str, netns: str | None = None) -> None:
             raise kernel_error(exc, f"cannot delete interface {name}") from exc
 
 
+async def remove_veth(host_name: str, peer_name: str, peer_netns: str) -> None:
+    """Delete a veth whose peer `peer_name` lives in `peer_netns`, without waiting on RCU.
+
+    The peer is renamed to a tombstone and set down first, so its name is free inside the
+    sandbox at once (a reconnect may reuse it right away); the host side then goes the way
+    of `remove_link`, and the peer dies with it. Absent links or namespace are success.
+    """
+    if not peer_netns:  # never look the peer's name up in the daemon's own namespace
+        await remove_link(host_name)
+        return
+    try:
+        ipr = await rtnl(peer_netns)
+        msgs = await ipr.link("get", ifname=peer_name)
+        await ipr.link("set", index=msgs[0]["index"], state="down",
+                       ifname=reaper.tombstone_name())
+    except NotFound:
+        pass
+    except NetlinkError as exc:
+        if exc.code not in _GONE:
+            raise kernel_error(exc, f"cannot remove interface {peer_name}") from exc
+    await remove_link(host_name)
+
+
 async def ensure_bridge(
     name: str, *, mtu: int | None = None, addresses: Sequence[IPInterface] = ()
 ) -> None:

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 TOMBSTONE_PREFIX = "txd"  # + 12 hex digits: 15 characters, the kernel's limit
 TOMBSTONE_GROUP = 0x74787464  # "txtd": a link group no other software uses
 QUIET = 0.05  # seconds without a new tombstone before the batch goes
-MAX_DELAY = 1.0  # seconds a tombstone waits at most
+MAX_DELAY = 0.5  # seconds a tombstone waits at most
 _GONE = (errno.ENODEV, errno.ENOENT)
 _pending: set[asyncio.Task] = set()
 
