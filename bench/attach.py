@@ -74,7 +74,7 @@ def main() -> None:
     results = {
         FLOOR: rounds_of(peers.Floor(), n),
         "kernel floor, peer moved": rounds_of(peers.Floor(move=True), n),
-        "tether (API connect/disconnect)": tether_samples(n),
+        "tether (API)": tether_samples(n),
     }
     if os.path.exists(peers.CNI_BRIDGE):
         results["CNI bridge + host-local"] = rounds_of(peers.Cni(), n)

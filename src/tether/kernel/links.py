@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import os
+import socket
 from collections.abc import Collection, Sequence
 from typing import Union
 
@@ -30,7 +31,16 @@ _MAIN_TABLE = 254
 
 
 async def _index(name: str, netns: str | None = None) -> int:
-    """Return the ifindex of `name`; raises NotFound when there is no such link."""
+    """Return the ifindex of `name`; raises NotFound when there is no such link.
+
+    In the daemon's netns (the event loop thread's) this is one ioctl: about 5 us, against
+    about 0.3 ms for an RTM_GETLINK whose whole reply pyroute2 parses in Python.
+    """
+    if netns is None:
+        try:
+            return socket.if_nametoindex(name)
+        except OSError as exc:  # Python raises it without an errno: "no interface with this name"
+            raise NotFound(f"interface {name} does not exist") from exc
     ipr = await rtnl(netns)
     try:
         msgs = await ipr.link("get", ifname=name)
@@ -77,13 +87,15 @@ async def remove_link(name: str, netns: str | None = None) -> None:
         return
     try:
         if netns is None:
-            msgs = await ipr.link("get", ifname=name)
+            index = await _index(name)
             tomb = reaper.tombstone_name()
-            await ipr.link("set", index=msgs[0]["index"], state="down", ifname=tomb,
+            await ipr.link("set", index=index, state="down", ifname=tomb,
                            group=reaper.TOMBSTONE_GROUP)
             reaper.reap(tomb)
         else:
             await ipr.link("del", ifname=name)
+    except NotFound:
+        return
     except NetlinkError as exc:
         if exc.code not in _GONE:
             raise kernel_error(exc, f"cannot delete interface {name}") from exc
