@@ -3,8 +3,11 @@
 SHELL := /bin/bash
 VENV := .venv
 STAMP := $(VENV)/.tether-installed
-DEBIAN_PACKAGES := nftables runc busybox-static iproute2 conntrack util-linux procps \
-                   iputils-ping
+DEBIAN_PACKAGES := nftables libnftables1 runc busybox-static iproute2 conntrack util-linux \
+                   procps iputils-ping
+# What `make bench` measures tether against (CNI bridge plugin, netavark, iptables for both).
+BENCH_PACKAGES := containernetworking-plugins netavark iptables
+BENCH_STAMP := $(VENV)/.tether-bench-installed
 # A bound on the whole suite, so a hung test fails CI instead of stalling it.
 TEST_TIMEOUT := 1500
 
@@ -33,8 +36,14 @@ unit: install
 integration: install
 	timeout --foreground -k 20 $(TEST_TIMEOUT) $(VENV)/bin/python -m pytest tests/integration
 
-bench: install
-	@if [ -x bench/run ]; then bench/run; else echo "bench: no bench/run yet (see bench/README.md)"; fi
+# Every bench/*.py, then bench/results/RESULTS.md and plots (see bench/README.md). Minutes.
+bench: install $(BENCH_STAMP)
+	$(VENV)/bin/python bench/run
+
+$(BENCH_STAMP): pyproject.toml
+	@tools/install-deps $(BENCH_PACKAGES)
+	$(VENV)/bin/python -m pip install -q -e '.[test,bench]' </dev/null
+	@touch $@
 
 lint-imports: install
 	$(VENV)/bin/lint-imports

@@ -7,9 +7,9 @@ ratio is this subject's median over the reference subject's median measured in t
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -23,14 +23,17 @@ RESULTS = BENCH / "results"
 sys.path.insert(0, str(REPO / "tools"))
 
 import tetherlab  # noqa: E402
-
-HIGHER_IS_BETTER = ("q/s", "conn/s", "Gbit/s", "ops/s")
+from rows import markdown, row, with_ratios  # noqa: E402,F401  (re-exported for the topics)
 
 
 def enter_namespace() -> None:
     """Re-run this script inside private namespaces (tools/nsrun) unless already inside."""
     if os.geteuid() != 0:
         sys.exit(f"{sys.argv[0]}: benchmarks need root (namespaces, links, nftables)")
+    if not tetherlab.in_namespace():
+        # CLI timings must not include compiling tether's sources on every run, which happens
+        # when PYTHONDONTWRITEBYTECODE is set and no bytecode is cached
+        compileall.compile_dir(str(REPO / "src" / "tether"), quiet=1)
     tetherlab.enter_namespace([os.path.abspath(sys.argv[0]), *sys.argv[1:]])
 
 
@@ -53,52 +56,6 @@ def sample(fn: Callable[[], object], n: int, warmup: int = 1) -> list[float]:
     return [timed(fn) for _ in range(n)]
 
 
-def row(group: str, subject: str, samples: list[float], unit: str = "ms",
-        reference: str | None = None) -> dict:
-    """One result row (ratio is filled in by `with_ratios`)."""
-    return {
-        "group": group, "subject": subject, "unit": unit, "n": len(samples),
-        "min": round(min(samples), 3), "median": round(statistics.median(samples), 3),
-        "max": round(max(samples), 3), "reference": reference, "ratio": None,
-    }
-
-
-def with_ratios(rows: list[dict]) -> list[dict]:
-    """Fill each row's ratio against its group's reference subject (pure)."""
-    medians = {(r["group"], r["subject"]): r["median"] for r in rows}
-    out = []
-    for r in rows:
-        ref = medians.get((r["group"], r["reference"])) if r.get("reference") else None
-        ratio = None
-        if ref and r["median"]:
-            higher = r["unit"] in HIGHER_IS_BETTER
-            ratio = round(ref / r["median"] if higher else r["median"] / ref, 2)
-        out.append({**r, "ratio": ratio})
-    return out
-
-
-def markdown(rows: list[dict]) -> str:
-    """One Markdown table per group, in order of first appearance (pure)."""
-    groups: dict[str, list[dict]] = {}
-    for r in rows:
-        groups.setdefault(r["group"], []).append(r)
-    parts = []
-    for group, items in groups.items():
-        lines = [f"### {group}", "",
-                 "| subject | n | min | median | max | unit | ratio (vs) |",
-                 "|---|---:|---:|---:|---:|---|---|"]
-        for r in items:
-            vs = f"{r['ratio']:.2f}x ({r['reference']})" if r.get("ratio") is not None else ""
-            lines.append(f"| {r['subject']} | {r['n']} | {_num(r['min'])} | "
-                         f"{_num(r['median'])} | {_num(r['max'])} | {r['unit']} | {vs} |")
-        parts.append("\n".join(lines))
-    return "\n\n".join(parts) + "\n"
-
-
-def _num(x: float) -> str:
-    return f"{x:.3g}" if abs(x) < 10 else f"{x:.1f}" if abs(x) < 1000 else f"{x:.0f}"
-
-
 def publish(topic: str, rows: list[dict]) -> None:
     """Fill ratios, print the tables and write bench/results/<topic>.json."""
     rows = with_ratios(rows)
@@ -108,11 +65,21 @@ def publish(topic: str, rows: list[dict]) -> None:
 
 
 @contextmanager
-def daemon(busybox: bool = False, log_level: str = "warning") -> Iterator[tetherlab.Daemon]:
-    """A fresh tetherd on a temporary root (inside the benchmark's namespaces), stopped after."""
+def daemon(busybox: bool = False, log_level: str = "warning",
+           env: dict[str, str] | None = None) -> Iterator[tetherlab.Daemon]:
+    """A fresh tetherd on a temporary root (inside the benchmark's namespaces), stopped after.
+
+    `env` is added to the daemon's environment (e.g. TETHER_NFT=subprocess).
+    """
     with tempfile.TemporaryDirectory(prefix="tether-bench-") as tmp:
         d = tetherlab.Daemon(Path(tmp), log_level=log_level)
-        d.start()
+        saved = dict(os.environ)
+        os.environ.update(env or {})
+        try:
+            d.start()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
         try:
             if busybox:
                 d.import_busybox(Path(tmp))

@@ -3,15 +3,13 @@
 
     bench/cli.py                (BENCH_ROUNDS=N to change the number of runs)
 
-Each sample is one whole process run, start to exit, as a script in a loop would see it. The
-bytecode of tether is compiled first (Python users have it; this machine's environment may
-set PYTHONDONTWRITEBYTECODE, which would make every run compile tether's sources again). The
-bare interpreter start of the same venv is shown as the floor of any Python CLI.
+Each sample is one whole process run, start to exit, as a script in a loop would see it.
+tether's bytecode is compiled first (benchlib.enter_namespace), as an installed package has
+it. The bare interpreter start of the same venv is shown as the floor of any Python CLI.
 """
 
 from __future__ import annotations
 
-import compileall
 import shutil
 import subprocess
 
@@ -31,7 +29,6 @@ def run_times(d, argv: list[str], n: int) -> list[float]:
 def main() -> None:
     benchlib.enter_namespace()
     n = benchlib.rounds(40)
-    compileall.compile_dir(str(benchlib.REPO / "src" / "tether"), quiet=1)
     python = str(benchlib.REPO / ".venv" / "bin" / "python")
     rows = []
     with benchlib.daemon() as d:

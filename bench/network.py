@@ -6,7 +6,10 @@
 tether: POST /networks/create then DELETE /networks/{id} on a fresh tetherd, one UNIX-socket
 connection per request as the docker CLI makes them. The floor: the kernel objects that create
 makes (a bridge with its gateway address, up, and the network's nftables rules) made and
-removed directly with pyroute2 and one `nft -f` each way, in the same namespace.
+removed directly with pyroute2 and one libnftables transaction each way, in the same
+namespace; its link
+deletion waits for the kernel's RCU grace period, which tether's does in the background.
+tether is measured twice: as it runs (libnftables in-process) and with TETHER_NFT=subprocess.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import subprocess
 import benchlib
 
 GROUP = "network create + rm (ms, lower is better)"
-FLOOR = "kernel floor (pyroute2 + nft)"
+FLOOR = "kernel floor (pyroute2 + libnftables, synchronous link delete)"
 
 
 def tether_rounds(d, n: int) -> tuple[list[float], list[float], list[float]]:
@@ -45,6 +48,14 @@ add element inet benchfloor nets {{ 10.99.{i}.0/24 }}
 NFT_DEL = "delete chain inet benchfloor fwd-{i}\ndelete element inet benchfloor nets {{ 10.99.{i}.0/24 }}\n"
 
 
+def nft(script: str) -> None:
+    from tether.kernel import libnftables
+
+    status, _, err = libnftables.shared().run_blocking(script)
+    if status:
+        raise RuntimeError(f"nftables: {err}")
+
+
 def floor_round(i: int) -> tuple[float, float]:
     """Create then remove a bridge with its gateway and a few nft rules, directly."""
     from pyroute2 import IPRoute
@@ -55,10 +66,10 @@ def floor_round(i: int) -> tuple[float, float]:
             idx = ipr.link_lookup(ifname=f"bf{i}")[0]
             ipr.addr("add", index=idx, address=f"10.99.{i}.1", prefixlen=24)
             ipr.link("set", index=idx, state="up")
-            subprocess.run(["nft", "-f", "-"], input=NFT_ADD.format(i=i), text=True, check=True)
+            nft(NFT_ADD.format(i=i))
 
         def remove() -> None:
-            subprocess.run(["nft", "-f", "-"], input=NFT_DEL.format(i=i), text=True, check=True)
+            nft(NFT_DEL.format(i=i))
             ipr.link("del", ifname=f"bf{i}")
 
         return benchlib.timed(create), benchlib.timed(remove)
@@ -77,12 +88,16 @@ def main() -> None:
     n = benchlib.rounds(30)
     with benchlib.daemon() as d:
         creates, removes, both = tether_rounds(d, n)
+    with benchlib.daemon(env={"TETHER_NFT": "subprocess"}) as d:
+        _, _, spawned = tether_rounds(d, n)
     floor = floor_rounds(n)
     benchlib.publish("network", [
         benchlib.row(GROUP, FLOOR, floor),
         benchlib.row(GROUP, "tether create + rm (API)", both, reference=FLOOR),
         benchlib.row(GROUP, "tether create (API)", creates),
         benchlib.row(GROUP, "tether rm (API)", removes),
+        benchlib.row(GROUP, "tether create + rm, nft tool instead of libnftables", spawned,
+                     reference=FLOOR),
     ])
 
 
