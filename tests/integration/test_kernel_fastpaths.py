@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tether.errors import KernelError
-from tether.kernel import libnftables, links, netlink, netns, nft, reaper
+from tether.kernel import libnftables, links, netlink, netns, nft, reaper, rtdump
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 
@@ -84,3 +84,22 @@ async def test_a_removed_veth_frees_the_sandbox_name_for_an_immediate_reconnect(
         await reaper.drain()
         netlink.forget(path)
         await netns.remove_netns(path)
+
+
+async def test_bare_dumps_read_what_pyroute2_reads():
+    await links.ensure_bridge("tb-rtdump", addresses=[
+        ipaddress.ip_interface("10.229.7.1/24"), ipaddress.ip_interface("fd00:229::1/64")])
+    try:
+        ipr = await netlink.rtnl()
+        expected = {m["index"]: m.get("ifname") async for m in await ipr.link("dump")}
+        assert rtdump.links() == expected
+        index = next(i for i, n in expected.items() if n == "tb-rtdump")
+        addrs = {(a.index, a.address, a.prefixlen) for a in rtdump.addresses()}
+        assert {(index, "10.229.7.1", 24), (index, "fd00:229::1", 64)} <= addrs
+        routes = {(r.table, r.dst, r.dst_len, r.oif) for r in rtdump.routes()}
+        assert (254, "10.229.7.0", 24, index) in routes
+        assert ipaddress.ip_network("10.229.7.0/24") in await links.host_prefixes(set())
+        assert ipaddress.ip_network("10.229.7.0/24") not in await links.host_prefixes()
+    finally:
+        await links.remove_link("tb-rtdump")
+        await reaper.drain()

@@ -7,6 +7,7 @@ Names, ints and ipaddress objects only: this module knows no Network and no Endp
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import ipaddress
 import os
@@ -17,7 +18,7 @@ from typing import Union
 from pyroute2.netlink.exceptions import NetlinkError
 
 from tether.errors import KernelError, NotFound
-from tether.kernel import reaper, sysctl
+from tether.kernel import reaper, rtdump, sysctl
 from tether.kernel.netlink import kernel_error, rtnl
 
 IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
@@ -61,6 +62,8 @@ async def link_exists(name: str, netns: str | None = None) -> bool:
 
 
 async def _dump_links(netns: str | None = None) -> dict[int, str]:
+    if netns is None:  # the daemon's own: a bare dump on a worker thread (kernel.rtdump)
+        return await asyncio.to_thread(rtdump.links)
     ipr = await rtnl(netns)
     return {msg["index"]: msg.get("ifname") async for msg in await ipr.link("dump")}
 
@@ -271,20 +274,19 @@ async def host_prefixes(exclude_links: Collection[str] | None = None) -> list[IP
     sharing this network namespace, and keep clear of their subnets. Tombstones (links
     waiting for the reaper) are always left out: their subnets are free again.
     """
-    ipr = await rtnl()
-    names = await _dump_links()
+    names, addrs, routes = await asyncio.to_thread(rtdump.snapshot)
     if exclude_links is None:
-        ours = {i for i, n in names.items() if n and n.startswith(TETHER_PREFIXES)}
+        ours = {i for i, n in names.items() if n.startswith(TETHER_PREFIXES)}
     else:
         ours = {i for i, n in names.items()
-                if n in exclude_links or (n and n.startswith(reaper.TOMBSTONE_PREFIX))}
-    found: set[IPNetwork] = set()
-    async for msg in await ipr.addr("dump"):
-        if msg["index"] not in ours and msg.get("address"):
-            found.add(ipaddress.ip_network(f"{msg.get('address')}/{msg['prefixlen']}", strict=False))
-    async for msg in await ipr.route("dump"):
-        if msg.get("table") != _MAIN_TABLE or msg["dst_len"] == 0 or msg.get("oif") in ours:
-            continue
-        if msg.get("dst"):
-            found.add(ipaddress.ip_network(f"{msg.get('dst')}/{msg['dst_len']}", strict=False))
+                if n in exclude_links or n.startswith(reaper.TOMBSTONE_PREFIX)}
+    found: set[IPNetwork] = {
+        ipaddress.ip_network(f"{a.address}/{a.prefixlen}", strict=False)
+        for a in addrs if a.index not in ours
+    }
+    found.update(
+        ipaddress.ip_network(f"{r.dst}/{r.dst_len}", strict=False)
+        for r in routes
+        if r.table == _MAIN_TABLE and r.dst_len and r.dst and r.oif not in ours
+    )
     return sorted(found, key=lambda n: (n.version, n))
