@@ -35,10 +35,11 @@ def drop_link(name: str) -> None:
 class Floor:
     """The kernel work of an attach, done directly: what any engine has to pay at least."""
 
-    NS, BRIDGE, TABLE = "benchfloor", "bfl0", "benchfloor"
-
     def __init__(self, move: bool = False) -> None:
         self.move = move
+        tag = int(move)  # two floors side by side: their own names and subnets
+        self.NS, self.BRIDGE, self.TABLE = f"benchfloor{tag}", f"bfl{tag}", f"benchfloor{tag}"
+        self.VETH, self.NET = f"bflv{tag}", f"10.77.{tag}"
 
     def __enter__(self) -> "Floor":
         from tether.kernel import libnftables
@@ -47,7 +48,7 @@ class Floor:
         self.ipr = IPRoute()
         self.ipr.link("add", ifname=self.BRIDGE, kind="bridge")
         self.br = self.ipr.link_lookup(ifname=self.BRIDGE)[0]
-        self.ipr.addr("add", index=self.br, address="10.77.0.1", prefixlen=24)
+        self.ipr.addr("add", index=self.br, address=f"{self.NET}.1", prefixlen=24)
         self.ipr.link("set", index=self.br, state="up")
         self.nsfd = os.open(self.path, os.O_RDONLY)
         self.inner = self._ns_socket()
@@ -83,26 +84,26 @@ class Floor:
 
     def setup(self) -> None:
         if self.move:
-            self.ipr.link("add", ifname="bflv0", kind="veth", peer={"ifname": "eth0"})
-            peer = self.ipr.link_lookup(ifname="eth0")[0]
-            self.ipr.link("set", index=peer, net_ns_fd=self.nsfd)
-            host = self.ipr.link_lookup(ifname="bflv0")[0]
+            self.ipr.link("add", ifname=self.VETH, kind="veth", peer={"ifname": self.VETH + "p"})
+            peer = self.ipr.link_lookup(ifname=self.VETH + "p")[0]
+            self.ipr.link("set", index=peer, net_ns_fd=self.nsfd, ifname="eth0")
+            host = self.ipr.link_lookup(ifname=self.VETH)[0]
             self.ipr.link("set", index=host, master=self.br, state="up")
         else:
-            self.ipr.link("add", ifname="bflv0", kind="veth", master=self.br, state="up",
+            self.ipr.link("add", ifname=self.VETH, kind="veth", master=self.br, state="up",
                           peer={"ifname": "eth0", "net_ns_fd": self.nsfd})
         idx = self.inner.link_lookup(ifname="eth0")[0]
-        self.inner.addr("add", index=idx, address="10.77.0.2", prefixlen=24)
+        self.inner.addr("add", index=idx, address=f"{self.NET}.2", prefixlen=24)
         self.inner.link("set", index=idx, state="up")
-        self.inner.route("add", dst="0.0.0.0/0", gateway="10.77.0.1")
-        self._nft(f'add element inet {self.TABLE} ports {{ "bflv0" }}\n')
+        self.inner.route("add", dst="0.0.0.0/0", gateway=f"{self.NET}.1")
+        self._nft(f'add element inet {self.TABLE} ports {{ "{self.VETH}" }}\n')
 
     def teardown(self) -> None:
-        self._nft(f'delete element inet {self.TABLE} ports {{ "bflv0" }}\n')
-        self.ipr.link("del", ifname="bflv0")
+        self._nft(f'delete element inet {self.TABLE} ports {{ "{self.VETH}" }}\n')
+        self.ipr.link("del", ifname=self.VETH)
 
     def __exit__(self, *exc) -> None:
-        drop_link("bflv0")
+        drop_link(self.VETH)
         self._nft(f"delete table inet {self.TABLE}\n")
         self.inner.close()
         self.ipr.link("del", index=self.br)

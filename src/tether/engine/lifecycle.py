@@ -143,10 +143,10 @@ class Lifecycle:
         resolv = etcfiles.resolv_file(host_resolv, c.spec.dns, c.spec.dns_search,
                                       c.spec.dns_options)
         hostname = c.hostname or os.uname().nodename
-        for path, text in ((self.runtime.hosts_path(c.id), hosts),
-                           (self.runtime.resolv_path(c.id), resolv),
-                           (self.runtime.hostname_path(c.id), hostname + "\n")):
-            await asyncio.to_thread(write_in_place, path, text)
+        files = ((self.runtime.hosts_path(c.id), hosts),
+                 (self.runtime.resolv_path(c.id), resolv),
+                 (self.runtime.hostname_path(c.id), hostname + "\n"))
+        await asyncio.to_thread(lambda: [write_in_place(path, text) for path, text in files])
 
     def link_entries(self, c: Container) -> list[tuple[str, list[str]]]:
         """Hosts lines for --link targets that share a network with `c` and are running."""

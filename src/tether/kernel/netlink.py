@@ -21,6 +21,7 @@ from tether.kernel import _ns
 
 _HOST = ""
 _cache: dict[str, tuple[asyncio.AbstractEventLoop, AsyncIPRoute]] = {}
+_plain: dict[str, socket.socket] = {}
 
 
 def _socket_in(path: str) -> socket.socket:
@@ -55,7 +56,29 @@ async def rtnl(netns: str | None = None) -> AsyncIPRoute:
     return ipr
 
 
+async def plain_socket(netns: str) -> socket.socket:
+    """A plain blocking rtnetlink socket inside `netns`, for the bare requests of
+    `kernel.rtdump`; cached, and closed by `forget` with the namespace's pyroute2 socket.
+
+    Raises:
+        NotFound: `netns` names no namespace.
+    """
+    sock = _plain.get(netns)
+    if sock is None:
+        try:
+            sock = await _ns.in_thread(lambda: _socket_in(netns))
+        except FileNotFoundError as exc:
+            raise NotFound(f"network namespace {netns} does not exist") from exc
+        except OSError as exc:
+            raise KernelError(f"cannot enter network namespace {netns}: {exc.strerror}") from exc
+        _plain[netns] = sock
+    return sock
+
+
 def _close(key: str) -> None:
+    plain = _plain.pop(key, None)
+    if plain is not None:
+        plain.close()
     cached = _cache.pop(key, None)
     if cached is None:
         return
@@ -72,7 +95,7 @@ def forget(netns: str) -> None:
 
 def close_all() -> None:
     """Close every cached socket (daemon shutdown, end of a test)."""
-    for key in list(_cache):
+    for key in {*_cache, *_plain}:
         _close(key)
 
 
