@@ -78,19 +78,20 @@ async def build_engine(args: argparse.Namespace):
     from tether.engine.engine import Engine
     from tether.firewall.nftables import NftFirewall
     from tether.ipam.allocator import Ipam
-    from tether.kernel.links import host_prefixes
+    from tether.kernel.rtwatch import watch_host_prefixes
     from tether.runtime.images import ImageStore
     from tether.runtime.runc import Runtime
     from tether.store.sqlite import SqliteStore
 
     store = SqliteStore(os.path.join(args.data_root, "tether.db"))
     table, bridge = await instance_names(store, args.exec_root)
+    host_prefixes = await watch_host_prefixes()
     return Engine(
         store=store, ipam=Ipam(store), drivers=make_drivers(), firewall=NftFirewall(table),
         runtime=Runtime(args.data_root, args.exec_root), images=ImageStore(args.data_root),
         host_prefixes=host_prefixes, data_root=args.data_root, exec_root=args.exec_root,
         default_bridge=bridge,
-    ), store
+    ), store, host_prefixes
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -101,7 +102,7 @@ async def serve(args: argparse.Namespace) -> None:
     for d in (args.data_root, args.exec_root):
         os.makedirs(d, mode=0o711, exist_ok=True)
     set_sysctl("net.ipv4.ip_forward", "1")
-    engine, store = await build_engine(args)
+    engine, store, host_prefixes = await build_engine(args)
     await engine.start()
     runner = await serve_unix(make_app(engine, version_info=version_info()),
                               socket_path(args.host))
@@ -114,6 +115,7 @@ async def serve(args: argparse.Namespace) -> None:
     log.info("shutting down; containers keep running")
     await engine.close()  # ends pending waits first, so no request holds the shutdown
     await runner.cleanup()
+    host_prefixes.close()
     await reaper.drain()
     await store.close()
 

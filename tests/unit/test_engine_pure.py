@@ -9,7 +9,7 @@ from tether.engine.containers import command_of, merged_env, parse_link
 from tether.engine.endpoints import mac_for, next_ifname
 from tether.engine.names import generate_name, validate_container_name
 from tether.engine.networks import labels_match
-from tether.engine.refs import resolve
+from tether.engine.refs import lookup, resolve
 from tether.errors import InvalidArgument, NotFound
 from tether.model import ContainerSpec, Image
 
@@ -79,6 +79,19 @@ def test_resolve_by_id_name_and_prefix():
         resolve("aa", items, **kw)
     with pytest.raises(NotFound, match="network nosuch not found"):
         resolve("nosuch", items, **kw)
+
+
+def test_lookup_prefers_id_then_name_then_unique_prefix():
+    by_id = {"aaa111": "web-net", "aab222": "db-net", "db": "named-like-an-id"}
+    names = {"web": "aaa111", "db": "aab222", "stale": "gone"}
+    kw = dict(kind="network", not_found="network {ref} not found")
+    assert lookup("db", by_id, names, **kw) == "named-like-an-id"  # a full id wins, as Docker
+    assert lookup("web", by_id, names, **kw) == "web-net"
+    assert lookup("aab", by_id, names, **kw) == "db-net"
+    with pytest.raises(NotFound, match="network stale not found"):
+        lookup("stale", by_id, names, **kw)  # an index entry without its object is no match
+    with pytest.raises(InvalidArgument, match="2 matches found based on ID prefix"):
+        lookup("aa", by_id, names, **kw)
 
 
 def test_command_precedence():

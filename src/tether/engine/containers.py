@@ -13,7 +13,7 @@ from tether.engine.clock import now_rfc3339
 from tether.engine.endpoints import check_request, placeholder
 from tether.engine.names import generate_name, validate_container_name
 from tether.engine.networks import Networks
-from tether.engine.refs import resolve
+from tether.engine.refs import lookup
 from tether.engine.state import State
 from tether.errors import Conflict, InvalidArgument, NotFound
 from tether.model import Container, ContainerSpec, Endpoint, EndpointRequest, Image, Network
@@ -58,16 +58,13 @@ class Containers:
         self.networks = networks
 
     def get(self, ref: str) -> Container:
-        return resolve(
-            ref.lstrip("/"), self.state.containers.values(), id_of=lambda c: c.id,
-            name_of=lambda c: c.name, kind="container",
-            not_found="No such container: {ref}",
-        )
+        return lookup(ref.lstrip("/"), self.state.containers, self.state.container_ids,
+                      kind="container", not_found="No such container: {ref}")
 
     def build(self, spec: ContainerSpec, image: Image) -> tuple[Container, list[str]]:
         """Turn a validated spec into a new Container record (no I/O); return warnings too."""
         cid = secrets.token_hex(32)
-        taken = {c.name for c in self.state.containers.values()}
+        taken = self.state.container_ids.keys()
         name = validate_container_name(spec.name) if spec.name else generate_name(taken)
         if name in taken:
             raise Conflict(self.state.name_conflict(name))

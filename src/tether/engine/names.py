@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Collection
 
 from tether.errors import InvalidArgument
 
@@ -32,7 +33,7 @@ def validate_container_name(name: str) -> str:
     return name.lstrip("/")
 
 
-def generate_name(taken: set[str]) -> str:
+def generate_name(taken: Collection[str]) -> str:
     """Pick an unused adjective_pioneer name, adding a digit after many collisions."""
     for attempt in range(50):
         name = f"{secrets.choice(ADJECTIVES)}_{secrets.choice(PIONEERS)}"

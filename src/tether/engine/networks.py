@@ -16,7 +16,7 @@ from typing import Awaitable, Callable, Sequence
 from tether.drivers.base import Driver
 from tether.drivers.bridge_options import BridgeOptions
 from tether.engine.clock import now_rfc3339, parse_rfc3339
-from tether.engine.refs import resolve
+from tether.engine.refs import lookup
 from tether.engine.rollback import Rollback
 from tether.engine.state import State
 from tether.errors import Conflict, Forbidden, InvalidArgument, NotFound
@@ -70,13 +70,12 @@ class Networks:
         self.firewall = firewall
         self.host_prefixes = host_prefixes
         self.default_bridge = default_bridge
+        self._links: set[str] | None = None  # own_links(), built once, then kept in step
 
     def get(self, ref: str) -> Network:
         """Resolve a name, id or unique id prefix; NotFound with Docker's sentence."""
-        return resolve(
-            ref, self.state.networks.values(), id_of=lambda n: n.id, name_of=lambda n: n.name,
-            kind="network", not_found="network {ref} not found",
-        )
+        return lookup(ref, self.state.networks, self.state.network_ids, kind="network",
+                      not_found="network {ref} not found")
 
     def driver(self, name: str) -> Driver:
         try:
@@ -133,6 +132,8 @@ class Networks:
             await self.firewall.add_network(net)
             undo.push(self.firewall.remove_network, net)
             await self.state.add_network(net)
+        if link:
+            self.own_links().add(link)
         log.info("created network %s (%s)", net.name, net.id[:12])
         return net
 
@@ -177,7 +178,7 @@ class Networks:
             raise Forbidden(
                 f"only one instance of \"{spec.driver}\" network is allowed"
             )
-        if any(n.name == spec.name for n in self.state.networks.values()):
+        if spec.name in self.state.network_ids:
             raise Conflict(f"network with name {spec.name} already exists")
 
     @staticmethod
@@ -192,8 +193,12 @@ class Networks:
         )
 
     def own_links(self) -> set[str]:
-        """Names of the host links this daemon's networks own."""
-        return {link for n in self.state.networks.values() if (link := kernel_link(n))}
+        """Names of the host links this daemon's networks own (the live set: do not change
+        it). Built from the records once, then kept by create and remove, so a create does
+        not walk every network."""
+        if self._links is None:
+            self._links = {link for n in self.state.networks.values() if (link := kernel_link(n))}
+        return self._links
 
     def in_use(self, net: Network) -> bool:
         """Whether any container holds an endpoint with an address (running) on `net`."""
@@ -211,6 +216,8 @@ class Networks:
                 f"error while removing network: network {net.name} id {net.id} has active endpoints"
             )
         await self.state.remove_network(net)
+        if link := kernel_link(net):
+            self.own_links().discard(link)
         await self.firewall.remove_network(net)
         await self.driver(net.driver).delete_network(net)
         if link := kernel_link(net):

@@ -30,14 +30,19 @@ class State:
     store: Store
     networks: dict[str, Network] = field(default_factory=dict)
     containers: dict[str, Container] = field(default_factory=dict)
+    # name -> id indexes, so that resolving a name or checking one costs no scan
+    network_ids: dict[str, str] = field(default_factory=dict)
+    container_ids: dict[str, str] = field(default_factory=dict)
 
     async def load(self) -> None:
         for _, value, _ in await self.store.list(NETWORKS):
             net = decode(Network, value)
             self.networks[net.id] = net
+            self.network_ids[net.name] = net.id
         for _, value, _ in await self.store.list(CONTAINERS):
             c = decode(Container, value)
             self.containers[c.id] = c
+            self.container_ids[c.name] = c.id
 
     async def add_network(self, net: Network) -> None:
         """Record a new network; Conflict when its name is taken (even by a racing create)."""
@@ -49,10 +54,13 @@ class State:
         except CasFailed:
             raise Conflict(f"network with name {net.name} already exists") from None
         self.networks[net.id] = net
+        self.network_ids[net.name] = net.id
 
     async def remove_network(self, net: Network) -> None:
         await self.store.commit([Delete(NETWORK_NAMES + net.name), Delete(NETWORKS + net.id)])
         self.networks.pop(net.id, None)
+        if self.network_ids.get(net.name) == net.id:
+            del self.network_ids[net.name]
 
     async def add_container(self, c: Container) -> None:
         """Record a new container; Conflict with Docker's sentence when its name is taken."""
@@ -64,9 +72,10 @@ class State:
         except CasFailed:
             raise Conflict(self.name_conflict(c.name)) from None
         self.containers[c.id] = c
+        self.container_ids[c.name] = c.id
 
     def name_conflict(self, name: str) -> str:
-        owner = next((c.id for c in self.containers.values() if c.name == name), "")
+        owner = self.container_ids.get(name, "")
         return (
             f'Conflict. The container name "/{name}" is already in use by container "{owner}". '
             "You have to remove (or rename) that container to be able to reuse that name."
@@ -86,10 +95,15 @@ class State:
         except CasFailed:
             raise Conflict(self.name_conflict(new.name)) from None
         self.containers[new.id] = new
+        if self.container_ids.get(c.name) == c.id:
+            del self.container_ids[c.name]
+        self.container_ids[new.name] = new.id
 
     async def remove_container(self, c: Container) -> None:
         await self.store.commit([Delete(CONTAINER_NAMES + c.name), Delete(CONTAINERS + c.id)])
         self.containers.pop(c.id, None)
+        if self.container_ids.get(c.name) == c.id:
+            del self.container_ids[c.name]
 
     async def own_link(self, name: str) -> None:
         """Record, before making it, a host link this daemon is about to create: a crash
