@@ -22,6 +22,7 @@ from tether.kernel import _ns
 _HOST = ""
 _cache: dict[str, tuple[asyncio.AbstractEventLoop, AsyncIPRoute]] = {}
 _plain: dict[str, socket.socket] = {}
+_raw: dict[str, socket.socket] = {}  # the socket under each namespace's pyroute2 object
 
 
 def _socket_in(path: str) -> socket.socket:
@@ -52,6 +53,7 @@ async def rtnl(netns: str | None = None) -> AsyncIPRoute:
         except OSError as exc:
             raise KernelError(f"cannot enter network namespace {netns}: {exc.strerror}") from exc
         ipr = AsyncIPRoute(use_socket=sock)
+        _raw[key] = sock
     _cache[key] = (loop, ipr)
     return ipr
 
@@ -80,12 +82,14 @@ def _close(key: str) -> None:
     if plain is not None:
         plain.close()
     cached = _cache.pop(key, None)
-    if cached is None:
-        return
-    try:
-        cached[1].close()
-    except Exception:  # noqa: BLE001 - the loop it was bound to may be gone already
-        pass
+    raw = _raw.pop(key, None)
+    if cached is not None:
+        try:
+            cached[1].close()
+        except Exception:  # noqa: BLE001 - the loop it was bound to may be gone already
+            pass
+    if raw is not None:
+        raw.close()  # pyroute2 may not have closed it (a dead loop): it would pin the netns
 
 
 def forget(netns: str) -> None:
@@ -95,7 +99,7 @@ def forget(netns: str) -> None:
 
 def close_all() -> None:
     """Close every cached socket (daemon shutdown, end of a test)."""
-    for key in {*_cache, *_plain}:
+    for key in {*_cache, *_plain, *_raw}:
         _close(key)
 
 
