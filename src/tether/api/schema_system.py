@@ -132,5 +132,5 @@ def render_info(counts: dict[str, Any], info: dict[str, Any],
         "InitBinary": "",
         "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": ""}, "InitCommit": {"ID": ""},
         "SecurityOptions": [],
-        "Warnings": None,
+        "Warnings": list(counts.get("warnings") or []) or None,
     }

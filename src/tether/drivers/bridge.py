@@ -90,10 +90,16 @@ class BridgeDriver:
         host = veth_name(ep.id)
         if ep.ipv6 is not None:
             await netns.enable_ipv6(info.sandbox_path)
-        await links.create_veth(
-            host, ep.ifname, info.sandbox_path,
-            master=opts.kernel_name(net.id), mac=ep.mac or None, mtu=opts.mtu,
-        )
+        try:
+            await links.create_veth(
+                host, ep.ifname, info.sandbox_path,
+                master=opts.kernel_name(net.id), mac=ep.mac or None, mtu=opts.mtu,
+            )
+        except Forbidden as exc:  # the bridge is full (kernel EXFULL); nothing was made
+            raise Forbidden(
+                f"network {net.name} is full: its bridge already has {links.BRIDGE_MAX_PORTS} "
+                "endpoints, the most a Linux bridge takes"
+            ) from exc
         try:
             _quiet_port(host)
             await self._configure(ep, info)

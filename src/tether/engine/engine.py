@@ -16,6 +16,7 @@ from tether.engine.endpoints import Endpoints
 from tether.engine.execs import Execs
 from tether.engine.facade import ContainerView, ExecInstance, NetworkView
 from tether.engine.lifecycle import Lifecycle
+from tether.engine.limits import NeighbourBudget
 from tether.engine.networks import DEFAULT_BRIDGE, Networks
 from tether.engine.reconcile import reconcile
 from tether.engine.state import State
@@ -45,6 +46,7 @@ class Engine:
         self.execs = Execs(self.containers, runtime)
         self.create_lock = asyncio.Lock()
         self.daemon_id = ""
+        self.neighbours = NeighbourBudget()
 
     async def start(self) -> None:
         """Load the store, make the predefined networks, and reconcile the kernel with it."""
@@ -54,6 +56,7 @@ class Engine:
         await self.networks.ensure_predefined()
         await reconcile(self)
         await self.lifecycle.adopt()
+        self.check_limits()
 
     async def close(self) -> None:
         await self.lifecycle.close()
@@ -85,6 +88,7 @@ class Engine:
 
     async def connect(self, net_ref: str, container_ref: str, request: EndpointRequest) -> None:
         await self.lifecycle.connect(self.networks.get(net_ref), container_ref, request)
+        self.check_limits()
 
     async def disconnect(self, net_ref: str, container_ref: str, force: bool) -> None:
         await self.lifecycle.disconnect(self.networks.get(net_ref), container_ref, force)
@@ -101,6 +105,12 @@ class Engine:
 
     async def start_container(self, ref: str) -> None:
         await self.lifecycle.start(ref)
+        self.check_limits()
+
+    def check_limits(self) -> None:
+        """Keep the kernel's shared neighbour table ahead of the endpoints (engine.limits)."""
+        self.neighbours.check(sum(
+            len(c.endpoints) for c in self.state.containers.values() if c.state.running))
 
     async def stop_container(self, ref: str, timeout: int | None, signal: str | None) -> None:
         await self.lifecycle.stop(ref, timeout, signal)
@@ -210,4 +220,5 @@ class Engine:
             "stopped": len(cs) - running, "images": self.images.count(),
             "data_root": self.data_root, "exec_root": self.exec_root,
             "network_drivers": sorted(self.networks.drivers), "id": self.daemon_id,
+            "warnings": list(self.neighbours.warnings),
         }

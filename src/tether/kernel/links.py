@@ -17,7 +17,7 @@ from typing import Union
 
 from pyroute2.netlink.exceptions import NetlinkError
 
-from tether.errors import KernelError, NotFound
+from tether.errors import Forbidden, KernelError, NotFound
 from tether.kernel import reaper, rtdump, sysctl
 from tether.kernel.netlink import kernel_error, plain_socket, rtnl
 
@@ -26,6 +26,7 @@ IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 TETHER_PREFIXES = ("tether", "tb-", "tv", "tx")
+BRIDGE_MAX_PORTS = 1023  # the kernel's BR_MAX_PORTS (1024) less port 0, which it never hands out
 IFA_F_NODAD = 0x02
 _GONE = (errno.ENODEV, errno.ENOENT, errno.EADDRNOTAVAIL, errno.ESRCH)
 _MAIN_TABLE = 254
@@ -223,6 +224,10 @@ async def create_veth(
         peer["net_ns_fd"] = fd
         await ipr.link("add", ifname=host_name, kind="veth", peer=peer, **host)
     except NetlinkError as exc:
+        if exc.code == errno.EXFULL and master:
+            raise Forbidden(
+                f"bridge {master} is full: a Linux bridge takes at most {BRIDGE_MAX_PORTS} ports"
+            ) from exc
         if exc.code != errno.EEXIST:
             raise kernel_error(exc, f"cannot create veth {host_name}") from exc
     finally:

@@ -42,8 +42,12 @@ RCVBUF = 8 << 20
 Prefix = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def parse_link(body: bytes) -> tuple[int, str, bool]:
-    """(ifindex, name, up) of an RTM_NEWLINK/DELLINK body."""
+def parse_link(body: bytes) -> tuple[int, str, bool] | None:
+    """(ifindex, name, up) of an RTM_NEWLINK/DELLINK body; None for a bridge port's
+    AF_BRIDGE message (the bridge sends RTM_DELLINK of those when it goes down: the link
+    itself stays)."""
+    if body[0] != socket.AF_UNSPEC:
+        return None
     index, flags = struct.unpack_from("=iI", body, 4)
     name = rtdump._attrs(body, 16).get(IFLA_IFNAME, b"").split(b"\0", 1)[0]
     return index, name.decode(errors="replace"), bool(flags & IFF_UP)
@@ -140,8 +144,10 @@ class HostPrefixes:
     def apply(self, mtype: int, body: bytes) -> None:
         """Fold one notification into the tables (idempotent: a repeat changes nothing)."""
         if mtype in (RTM_NEWLINK, RTM_DELLINK):
-            index, name, up = parse_link(body)
-            if mtype == RTM_DELLINK or not up:
+            if (link := parse_link(body)) is None:
+                return
+            index, name, up = link
+            if mtype == RTM_DELLINK:
                 self.names.pop(index, None)
                 self.addrs.pop(index, None)
             else:
@@ -188,8 +194,8 @@ def full_dump() -> tuple[dict[int, str], dict, dict]:
     """Links, addresses and main-table routes of the calling thread's namespace, by link."""
     names = {}
     for _, body in rtdump._dump(rtdump.RTM_GETLINK):
-        index, name, _ = parse_link(body)
-        names[index] = name
+        if (link := parse_link(body)) is not None:
+            names[link[0]] = link[1]
     addrs: dict = {}
     for _, body in rtdump._dump(rtdump.RTM_GETADDR):
         HostPrefixes._fold(addrs, parse_addr(body), True)
