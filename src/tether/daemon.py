@@ -31,6 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-root", default=DEFAULT_DATA_ROOT, help="persistent state (SQLite, images)")
     p.add_argument("--exec-root", default=DEFAULT_EXEC_ROOT, help="runtime state (netns files, mounts)")
     p.add_argument("-H", "--host", default=DEFAULT_HOST, help="unix:///PATH of the API socket")
+    p.add_argument("--resolv-conf", default="/etc/resolv.conf",
+                   help="the host's resolv.conf: upstream resolvers for containers' DNS")
     p.add_argument("--log-level", default="info",
                    choices=["debug", "info", "warn", "warning", "error", "fatal"])
     return p.parse_args(argv)
@@ -74,6 +76,8 @@ async def instance_names(store, exec_root: str) -> tuple[str, str]:
 
 async def build_engine(args: argparse.Namespace):
     """Wire the concrete store, IPAM, drivers, firewall and runtime into an Engine."""
+    from tether.dns.forward import Forwarder, HostServers
+    from tether.dns.server import Resolver
     from tether.drivers.registry import make_drivers
     from tether.engine.engine import Engine
     from tether.firewall.nftables import NftFirewall
@@ -90,7 +94,8 @@ async def build_engine(args: argparse.Namespace):
         store=store, ipam=Ipam(store), drivers=make_drivers(), firewall=NftFirewall(table),
         runtime=Runtime(args.data_root, args.exec_root), images=ImageStore(args.data_root),
         host_prefixes=host_prefixes, data_root=args.data_root, exec_root=args.exec_root,
-        default_bridge=bridge,
+        default_bridge=bridge, resolv_conf=args.resolv_conf,
+        resolver=Resolver(Forwarder(HostServers(args.resolv_conf))),
     ), store, host_prefixes
 
 
@@ -134,11 +139,8 @@ def main(argv: list[str] | None = None) -> None:
         handler.addFilter(quiet_pyroute2)
     if os.geteuid() != 0:
         raise SystemExit("tetherd: must run as root (it creates namespaces, links and nftables rules)")
-    try:
-        import uvloop  # type: ignore[import-not-found]
-        uvloop.install()
-    except ImportError:
-        pass
+    # not uvloop here: pyroute2's netlink endpoints need asyncio's own loop (the resolver
+    # runs uvloop on a thread of its own, see tether.dns.loop)
     asyncio.run(serve(args))
 
 

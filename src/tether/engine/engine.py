@@ -12,7 +12,9 @@ from dataclasses import replace
 from typing import AsyncIterator, Awaitable
 
 from tether.engine.containers import Containers
+from tether.engine.discovery import Discovery
 from tether.engine.endpoints import Endpoints
+from tether.engine.etcwriter import EtcWriter
 from tether.engine.execs import Execs
 from tether.engine.facade import ContainerView, ExecInstance, NetworkView
 from tether.engine.lifecycle import Lifecycle
@@ -30,7 +32,8 @@ class Engine:
     """Implements `tether.engine.facade.EngineApi` over the store, drivers, IPAM and runtime."""
 
     def __init__(self, *, store, ipam, drivers, firewall, runtime, images, host_prefixes,
-                 data_root: str, exec_root: str, default_bridge: str = DEFAULT_BRIDGE) -> None:
+                 data_root: str, exec_root: str, default_bridge: str = DEFAULT_BRIDGE,
+                 resolver=None, resolv_conf: str = "/etc/resolv.conf") -> None:
         self.state = State(store)
         self.firewall = firewall
         self.runtime = runtime
@@ -41,8 +44,10 @@ class Engine:
                                  default_bridge)
         self.containers = Containers(self.state, self.networks)
         self.endpoints = Endpoints(ipam, drivers, firewall)
+        self.discovery = Discovery(self.state, resolver)
+        etc = EtcWriter(self.state, self.containers, runtime, self.discovery, resolv_conf)
         self.lifecycle = Lifecycle(self.state, self.containers, self.endpoints, runtime, images,
-                                   exec_root)
+                                   exec_root, self.discovery, etc)
         self.execs = Execs(self.containers, runtime)
         self.create_lock = asyncio.Lock()
         self.daemon_id = ""
@@ -60,6 +65,7 @@ class Engine:
 
     async def close(self) -> None:
         await self.lifecycle.close()
+        await self.discovery.close()
 
     # ---- networks --------------------------------------------------------------------------
 
@@ -129,7 +135,8 @@ class Engine:
 
     async def rename_container(self, ref: str, new_name: str) -> None:
         async with self.create_lock:
-            await self.containers.rename(ref, new_name)
+            renamed = await self.containers.rename(ref, new_name)
+        await self.discovery.update(renamed)
 
     async def list_containers(self, all: bool) -> list[ContainerView]:
         views = [self.view(c) for c in self.state.containers.values()

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 from dataclasses import replace
 from pathlib import Path
 
 from tether.drivers.base import JoinInfo
-from tether.engine import etcfiles
 from tether.engine.clock import now_rfc3339
 from tether.engine.containers import Containers
+from tether.engine.discovery import Discovery
 from tether.engine.endpoints import Endpoints, next_ifname, placeholder
+from tether.engine.etcwriter import EtcWriter
 from tether.engine.rollback import Rollback
 from tether.engine.state import State
 from tether.errors import Conflict, Forbidden, InvalidArgument, NotFound, NotModified
@@ -33,8 +33,10 @@ class Lifecycle:
     """Starts and stops containers; one lock per container serialises changes to it."""
 
     def __init__(self, state: State, containers: Containers, endpoints: Endpoints, runtime,
-                 images, exec_root: str) -> None:
+                 images, exec_root: str, discovery: Discovery, etc: EtcWriter) -> None:
         self.state = state
+        self.discovery = discovery
+        self.etc = etc
         self.containers = containers
         self.endpoints = endpoints
         self.runtime = runtime
@@ -87,14 +89,17 @@ class Lifecycle:
                          else {n: plain_endpoint(ep) for n, ep in c.endpoints.items()})
             c = replace(c, endpoints=endpoints, sandbox_id=sandbox_id if netns else "",
                         sandbox_key=netns or "")
-            await self.write_etc_files(c)
-            await self.runtime.prepare(c, image)
+            await self.discovery.attach(c)
+            undo.push(self.discovery.detach, c.id)
+            await self.etc.write(c)
+            await self.runtime.prepare(self.etc.with_link_env(c, image), image)
             undo.push(self.runtime.cleanup, c.id)
             self.exited[c.id] = asyncio.Event()
             pid = await self.runtime.start(c, netns or None)
             c = replace(c, state=ContainerState(status="running", pid=pid,
                                                 started_at=now_rfc3339()))
             await self.state.save_container(c)
+        await self.etc.relink(c)
         self.watch(c.id)
         log.info("started container %s (%s)", c.name, c.short_id)
 
@@ -129,39 +134,6 @@ class Lifecycle:
             undo.push(self.endpoints.unplumb, net, ready, info, live=False)
             done[net.id] = ready
         return done
-
-    async def write_etc_files(self, c: Container) -> None:
-        """Write /etc/hosts, /etc/resolv.conf and /etc/hostname for `c` (in place: they are bind-mounted)."""
-        host_resolv = read_text("/etc/resolv.conf")
-        if c.spec.network_mode == "host":
-            hosts = read_text("/etc/hosts")
-        else:
-            own = [str(ep.ipv4.ip) for ep in c.endpoints.values() if ep.ipv4]
-            own += [str(ep.ipv6.ip) for ep in c.endpoints.values() if ep.ipv6]
-            hosts = etcfiles.hosts_file(own[:1], c.hostname, c.spec.domainname,
-                                        c.spec.extra_hosts, self.link_entries(c))
-        resolv = etcfiles.resolv_file(host_resolv, c.spec.dns, c.spec.dns_search,
-                                      c.spec.dns_options)
-        hostname = c.hostname or os.uname().nodename
-        files = ((self.runtime.hosts_path(c.id), hosts),
-                 (self.runtime.resolv_path(c.id), resolv),
-                 (self.runtime.hostname_path(c.id), hostname + "\n"))
-        await asyncio.to_thread(lambda: [write_in_place(path, text) for path, text in files])
-
-    def link_entries(self, c: Container) -> list[tuple[str, list[str]]]:
-        """Hosts lines for --link targets that share a network with `c` and are running."""
-        entries = []
-        for name, alias in c.links:
-            try:
-                target = self.containers.get(name)
-            except NotFound:
-                continue
-            for net_id, ep in target.endpoints.items():
-                if net_id in c.endpoints and ep.ipv4:
-                    names = list(dict.fromkeys([alias, target.short_id, target.name]))
-                    entries.append((str(ep.ipv4.ip), names))
-                    break
-        return entries
 
     # ---- exit, stop, kill, wait -----------------------------------------------------------
 
@@ -205,6 +177,7 @@ class Lifecycle:
 
     async def teardown(self, c: Container) -> None:
         """Undo a running container's network and mounts, best effort, logging failures."""
+        await self.discovery.detach(c.id)
         own_netns = c.sandbox_key and not c.spec.network_mode.startswith("container:")
         for net_id, ep in c.endpoints.items():
             net = self.state.networks.get(net_id)
@@ -305,7 +278,8 @@ class Lifecycle:
             c = replace(c, endpoints={**c.endpoints, net.id: ep})
             await self.state.save_container(c)
             if c.state.running:
-                await self.write_etc_files(c)
+                await self.discovery.update(c)
+                await self.etc.write(c)
 
     def check_connect(self, c: Container, net: Network) -> None:
         mode = c.spec.network_mode
@@ -336,8 +310,9 @@ class Lifecycle:
             ep = c.endpoints[net.id]
             if c.state.running and ep.id:
                 await self.endpoints.unplumb(net, ep, JoinInfo(c.sandbox_key), live=True)
-            eps = {k: v for k, v in c.endpoints.items() if k != net.id}
-            await self.state.save_container(replace(c, endpoints=eps))
+            c = replace(c, endpoints={k: v for k, v in c.endpoints.items() if k != net.id})
+            await self.state.save_container(c)
+            await self.discovery.update(c)
 
     # ---- adoption at daemon start ----------------------------------------------------------
 
@@ -348,6 +323,7 @@ class Lifecycle:
                 continue
             running, _pid = await self.runtime.state(c.id)
             if running:
+                await self.discovery.attach(c)
                 self.exited[c.id] = asyncio.Event()
                 self.watch(c.id)
             else:
@@ -382,18 +358,3 @@ def gateway_networks(nets: list[Network]) -> tuple[str | None, str | None]:
     gw4 = next((n.id for n in ordered), None)
     gw6 = next((n.id for n in ordered if n.enable_ipv6), None)
     return gw4, gw6
-
-
-def read_text(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return ""
-
-
-def write_in_place(path: str, text: str) -> None:
-    """Rewrite a file keeping its inode: the container sees it through a bind mount, which a
-    rename would leave pointing at the old file."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)

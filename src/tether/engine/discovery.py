@@ -1,0 +1,75 @@
+"""Service discovery glue: keeps the resolver's table in step with the running containers
+and binds each discoverable container's resolver sockets inside its namespace.
+
+Records go in before a container's process starts and come out before `stop`/`rm` return,
+because lifecycle calls `attach` and `detach` at those points under the container's lock.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tether.dns import records
+from tether.dns.loop import LoopThread
+from tether.dns.server import Resolver
+from tether.engine.etcfiles import EMBEDDED_RESOLVER
+from tether.engine.state import State
+from tether.kernel.nssock import bind_in_netns
+from tether.model import Container
+
+log = logging.getLogger(__name__)
+
+DNS_PORT = 53
+
+
+class Discovery:
+    """The containers the table is built from, and which of them have sockets."""
+
+    def __init__(self, state: State, resolver: Resolver | None) -> None:
+        self.state = state
+        self.resolver = resolver
+        self.thread: LoopThread | None = LoopThread() if resolver is not None else None
+        self.live: dict[str, Container] = {}
+
+    def embedded(self, c: Container) -> bool:
+        """Whether `c` uses tether's resolver: on at least one user-defined network."""
+        return self.resolver is not None and any(
+            records.discoverable(self.state.networks.get(n)) for n in c.endpoints)
+
+    async def attach(self, c: Container) -> None:
+        """Publish `c`'s names and serve its resolver (for a container with its own netns)."""
+        self.live[c.id] = c
+        self.publish()
+        await self.serve(c)
+
+    async def serve(self, c: Container) -> None:
+        own_netns = c.sandbox_key and not c.spec.network_mode.startswith("container:")
+        if self.resolver is None or not own_netns or not self.embedded(c):
+            return
+        if c.id in self.resolver.served:
+            return
+        udp, tcp = await bind_in_netns(c.sandbox_key, EMBEDDED_RESOLVER, DNS_PORT)
+        await self.thread.call(self.resolver.serve(c.id, udp, tcp))
+
+    async def update(self, c: Container) -> None:
+        """A running container changed (connect, disconnect, rename): republish it."""
+        if c.id in self.live:
+            self.live[c.id] = c
+            self.publish()
+            await self.serve(c)
+
+    async def detach(self, cid: str) -> None:
+        """Withdraw a container's names and close its sockets."""
+        if self.live.pop(cid, None) is not None:
+            self.publish()
+        if self.resolver is not None and cid in self.resolver.served:
+            await self.thread.call(self.resolver.stop_serving(cid))
+
+    def publish(self) -> None:
+        if self.resolver is not None:
+            self.resolver.table = records.build(self.live.values(), self.state.networks)
+
+    async def close(self) -> None:
+        if self.resolver is not None:
+            await self.thread.call(self.resolver.close())
+            self.thread.stop()
