@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+
 from tether.drivers.bridge_options import BridgeOptions
-from tether.firewall import rules
+from tether.firewall import batches, rules
 from tether.firewall.rules import NetRules
 from tether.kernel import nft
+from tether.kernel.nfnl import Batch
 from tether.model import Endpoint, Network
 
 FIREWALLED_DRIVERS = ("bridge",)
+log = logging.getLogger(__name__)
+
+
+async def apply(batch: Batch, script: str) -> None:
+    """Apply a change as its nfnetlink batch (constant cost), or as its script when the
+    batch is refused (e.g. the skeleton is gone: the script re-declares it) or turned off
+    (TETHER_NFT_BATCH=0, for comparisons). Both are one atomic transaction."""
+    if batch.messages and os.environ.get("TETHER_NFT_BATCH") != "0":
+        try:
+            await asyncio.to_thread(batch.send)
+            return
+        except OSError as exc:
+            log.debug("nfnetlink batch refused (%s); applying the script instead", exc)
+    if script:
+        await nft.apply(script)
 
 
 def net_rules(net: Network) -> NetRules | None:
@@ -30,7 +50,8 @@ class NftFirewall:
     """Keeps `table inet <table>` and `table bridge <table>` in step with tether's networks.
 
     Side-by-side daemons in one netns use different table names and never see each other's
-    rules. Each method is one `nft -f` transaction of constant size.
+    rules. Each method is one atomic transaction of constant size and cost: an nfnetlink
+    batch (firewall.batches), or its `rules` script as the fallback.
     """
 
     def __init__(self, table: str = "tether") -> None:
@@ -51,26 +72,25 @@ class NftFirewall:
     async def add_network(self, net: Network) -> None:
         r = net_rules(net)
         if r is not None:
-            await nft.apply(rules.add_network(self.table, r))
+            await apply(batches.add_network(self.table, r), rules.add_network(self.table, r))
 
     async def remove_network(self, net: Network) -> None:
         r = net_rules(net)
         if r is not None:
-            await nft.apply(rules.remove_network(self.table, r))
+            await apply(batches.remove_network(self.table, r),
+                        rules.remove_network(self.table, r))
 
     async def add_endpoint(self, net: Network, ep: Endpoint) -> None:
         r = net_rules(net)
         if r is not None and ep.host_ifname:
-            script = rules.add_endpoint(self.table, r, ep.host_ifname)
-            if script:
-                await nft.apply(script)
+            await apply(batches.endpoint(self.table, r, ep.host_ifname, "add"),
+                        rules.add_endpoint(self.table, r, ep.host_ifname))
 
     async def remove_endpoint(self, net: Network, ep: Endpoint) -> None:
         r = net_rules(net)
         if r is not None and ep.host_ifname:
-            script = rules.remove_endpoint(self.table, r, ep.host_ifname)
-            if script:
-                await nft.apply(script)
+            await apply(batches.endpoint(self.table, r, ep.host_ifname, "delete"),
+                        rules.remove_endpoint(self.table, r, ep.host_ifname))
 
     async def teardown(self) -> None:
         await nft.apply(rules.teardown(self.table))

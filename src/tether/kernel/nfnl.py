@@ -1,0 +1,226 @@
+"""nftables transactions as bare nfnetlink batches: constant cost however big the ruleset.
+
+libnftables (like the `nft` tool) first reads the kernel's ruleset into its cache: every
+chain of the table for `add chain`, every element of a set for `add element`. With 1,000
+networks a network's script took 5 ms instead of 0.5, with 3,000 17 ms: linear in what
+already exists. The incremental changes tether makes per network and per endpoint are few
+and fixed (a chain with up to three rules, a handful of set and map elements), so this
+module encodes them itself and sends them as one batch, which the kernel applies atomically,
+in microseconds, whatever the size of the ruleset. The full ruleset (daemon start) still
+goes through libnftables, which is what it is good at.
+
+Only what tether sends is encoded: chains, rules made of meta/cmp/lookup/immediate
+expressions, and set elements with a value key (an interface name, or an address interval)
+and optionally a verdict.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import socket
+import struct
+import threading
+from dataclasses import dataclass, field
+
+NETLINK_NETFILTER = 12
+NFNL_SUBSYS_NFTABLES = 10
+NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END = 0x10, 0x11
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_CREATE, NLM_F_APPEND = 0x1, 0x4, 0x400, 0x800
+NLMSG_ERROR = 2
+NLA_F_NESTED = 0x8000
+
+NEWCHAIN, DELCHAIN, NEWRULE, DELRULE, NEWSETELEM, DELSETELEM = 3, 5, 6, 8, 12, 14
+FAMILIES = {"inet": 1, "ip": 2, "bridge": 7, "ip6": 10}
+
+META_IIFNAME, META_OIFNAME = 6, 7
+REG_VERDICT, REG_1 = 0, 1
+NF_DROP, NF_ACCEPT, NFT_JUMP = 0, 1, -3
+VERDICTS = {"drop": NF_DROP, "accept": NF_ACCEPT}
+SET_ELEM_INTERVAL_END = 1
+IFNAMSIZ = 16
+
+_NLMSG = struct.Struct("=IHHII")
+_seq_lock = threading.Lock()
+_seq = 0
+
+
+def attr(kind: int, payload: bytes) -> bytes:
+    """One netlink attribute, padded to 4 bytes."""
+    data = struct.pack("=HH", 4 + len(payload), kind) + payload
+    return data + bytes(-len(data) % 4)
+
+
+def nest(kind: int, *children: bytes) -> bytes:
+    return attr(kind | NLA_F_NESTED, b"".join(children))
+
+
+def string(kind: int, value: str) -> bytes:
+    return attr(kind, value.encode() + b"\0")
+
+
+def be32(kind: int, value: int) -> bytes:
+    return attr(kind, struct.pack(">i", value))
+
+
+def ifname(name: str) -> bytes:
+    """An interface name as nftables keys and compares it: IFNAMSIZ bytes, NUL padded."""
+    raw = name.encode()
+    if len(raw) >= IFNAMSIZ:
+        raise ValueError(f"interface name {name!r} is too long")
+    return raw.ljust(IFNAMSIZ, b"\0")
+
+
+def data_value(kind: int, value: bytes) -> bytes:
+    return nest(kind, attr(1, value))  # NFTA_DATA_VALUE
+
+
+def verdict(kind: int, name: str, chain: str | None = None) -> bytes:
+    """NFTA_DATA_VERDICT inside `kind`: accept, drop, or jump to `chain`."""
+    code = NFT_JUMP if name == "jump" else VERDICTS[name]
+    inner = be32(1, code) + (string(2, chain) if chain else b"")
+    return nest(kind, nest(2, inner))  # NFTA_DATA_VERDICT: NFTA_VERDICT_CODE, _CHAIN
+
+
+# --- expressions (NFTA_LIST_ELEM of NFTA_RULE_EXPRESSIONS) ---------------------------------
+
+def _expr(name: str, *data: bytes) -> bytes:
+    return nest(1, string(1, name), nest(2, *data))  # NFTA_EXPR_NAME, NFTA_EXPR_DATA
+
+
+def meta(key: int, dreg: int = REG_1) -> bytes:
+    return _expr("meta", be32(1, dreg), be32(2, key))  # NFTA_META_DREG, NFTA_META_KEY
+
+
+def cmp_eq(value: bytes, sreg: int = REG_1) -> bytes:
+    return _expr("cmp", be32(1, sreg), be32(2, 0), data_value(3, value))  # op NFT_CMP_EQ
+
+
+def lookup(set_name: str, sreg: int = REG_1) -> bytes:
+    return _expr("lookup", string(1, set_name), be32(2, sreg))  # NFTA_LOOKUP_SET, _SREG
+
+
+def immediate(name: str, chain: str | None = None) -> bytes:
+    return _expr("immediate", be32(1, REG_VERDICT), verdict(2, name, chain))
+
+
+# --- set element keys ----------------------------------------------------------------------
+
+def interval(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[tuple[bytes, int]]:
+    """(key, flags) of a prefix in an interval set: its start, and the first address after
+    it flagged as the interval's end (none when the prefix runs to the end of the space)."""
+    start = net.network_address.packed
+    after = int(net.broadcast_address) + 1
+    if after >= 1 << net.max_prefixlen:
+        return [(start, 0)]
+    end = after.to_bytes(len(start), "big")
+    return [(start, 0), (end, SET_ELEM_INTERVAL_END)]
+
+
+@dataclass(frozen=True)
+class Element:
+    key: bytes
+    flags: int = 0
+    verdict: tuple[str, str | None] | None = None  # ("jump", chain) in a verdict map
+
+    def encode(self) -> bytes:
+        parts = [data_value(1, self.key)]  # NFTA_SET_ELEM_KEY
+        if self.verdict is not None:
+            parts.append(verdict(2, *self.verdict))  # NFTA_SET_ELEM_DATA
+        if self.flags:
+            parts.append(be32(3, self.flags))  # NFTA_SET_ELEM_FLAGS
+        return nest(1, *parts)  # NFTA_LIST_ELEM
+
+
+@dataclass
+class Batch:
+    """An ordered list of nftables messages, applied atomically by `send`."""
+
+    messages: list[tuple[int, int, int, bytes]] = field(default_factory=list)
+
+    def _add(self, family: str, mtype: int, flags: int, payload: bytes) -> "Batch":
+        self.messages.append((FAMILIES[family], mtype, flags, payload))
+        return self
+
+    def add_chain(self, family: str, table: str, chain: str) -> "Batch":
+        return self._add(family, NEWCHAIN, NLM_F_CREATE, string(1, table) + string(3, chain))
+
+    def delete_chain(self, family: str, table: str, chain: str) -> "Batch":
+        return self._add(family, DELCHAIN, 0, string(1, table) + string(3, chain))
+
+    def flush_chain(self, family: str, table: str, chain: str) -> "Batch":
+        """Delete every rule of `chain` (a DELRULE without a handle)."""
+        return self._add(family, DELRULE, 0, string(1, table) + string(2, chain))
+
+    def add_rule(self, family: str, table: str, chain: str, *exprs: bytes) -> "Batch":
+        payload = string(1, table) + string(2, chain) + nest(4, *exprs)
+        return self._add(family, NEWRULE, NLM_F_CREATE | NLM_F_APPEND, payload)
+
+    def elements(self, verb: str, family: str, table: str, set_name: str,
+                 elems: list[Element]) -> "Batch":
+        """Add (`verb` "add") or delete ("delete") elements of a set or map."""
+        if not elems:
+            return self
+        payload = (string(1, table) + string(2, set_name)
+                   + nest(3, *(e.encode() for e in elems)))
+        mtype = NEWSETELEM if verb == "add" else DELSETELEM
+        return self._add(family, mtype, NLM_F_CREATE if verb == "add" else 0, payload)
+
+    def encode(self) -> tuple[bytes, int]:
+        """The datagram, with the number of messages that will be acknowledged."""
+        global _seq
+        with _seq_lock:
+            base = _seq
+            _seq = (_seq + len(self.messages) + 2) % 0x7FFFFFFF
+        out = [_message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, base, 0, NFNL_SUBSYS_NFTABLES)]
+        for i, (family, mtype, flags, payload) in enumerate(self.messages, start=1):
+            out.append(_message((NFNL_SUBSYS_NFTABLES << 8) | mtype,
+                                NLM_F_REQUEST | NLM_F_ACK | flags, base + i, family, 0,
+                                payload))
+        out.append(_message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, base + len(self.messages) + 1,
+                            0, NFNL_SUBSYS_NFTABLES))
+        return b"".join(out), len(self.messages)
+
+    def send(self) -> None:
+        """Apply the batch in the calling thread's network namespace, all or nothing.
+
+        Raises:
+            OSError: the kernel refused a message (the whole batch is then undone).
+        """
+        if not self.messages:
+            return
+        datagram, expected = self.encode()
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+                           NETLINK_NETFILTER) as sock:
+            sock.bind((0, 0))
+            sock.settimeout(5.0)
+            sock.send(datagram)
+            _read_acks(sock, expected)
+
+
+def _message(mtype: int, flags: int, seq: int, family: int, res_id: int,
+             payload: bytes = b"") -> bytes:
+    body = struct.pack("=BBH", family, 0, socket.htons(res_id)) + payload  # nfgenmsg
+    return _NLMSG.pack(_NLMSG.size + len(body), mtype, flags, seq, 0) + body
+
+
+def _read_acks(sock: socket.socket, expected: int) -> None:
+    """Read one acknowledgement per message; raise the first error the kernel reported."""
+    seen, first_error = 0, 0
+    while seen < expected:
+        data = sock.recv(1 << 16)
+        offset = 0
+        while offset + _NLMSG.size <= len(data):
+            length, mtype, _, _, _ = _NLMSG.unpack_from(data, offset)
+            if length < _NLMSG.size:
+                break
+            if mtype == NLMSG_ERROR:
+                code = -struct.unpack_from("=i", data, offset + _NLMSG.size)[0]
+                first_error = first_error or code
+                seen += 1
+            offset += (length + 3) & ~3
+        if first_error and first_error != errno.EAGAIN:
+            break
+    if first_error:
+        raise OSError(first_error, f"nftables: {os.strerror(first_error)}")
