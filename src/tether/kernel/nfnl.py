@@ -44,6 +44,8 @@ IFNAMSIZ = 16
 _NLMSG = struct.Struct("=IHHII")
 _seq_lock = threading.Lock()
 _seq = 0
+_sock_lock = threading.Lock()  # one batch at a time on the one socket
+_sock: socket.socket | None = None
 
 
 def attr(kind: int, payload: bytes) -> bytes:
@@ -138,6 +140,7 @@ class Batch:
     """An ordered list of nftables messages, applied atomically by `send`."""
 
     messages: list[tuple[int, int, int, bytes]] = field(default_factory=list)
+    first_seq: int = 0  # of the first message, once encoded
 
     def _add(self, family: str, mtype: int, flags: int, payload: bytes) -> "Batch":
         self.messages.append((FAMILIES[family], mtype, flags, payload))
@@ -172,7 +175,8 @@ class Batch:
         global _seq
         with _seq_lock:
             base = _seq
-            _seq = (_seq + len(self.messages) + 2) % 0x7FFFFFFF
+            _seq = (_seq + len(self.messages) + 2) % 0x7FFFFFF0
+        self.first_seq = base + 1
         out = [_message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, base, 0, NFNL_SUBSYS_NFTABLES)]
         for i, (family, mtype, flags, payload) in enumerate(self.messages, start=1):
             out.append(_message((NFNL_SUBSYS_NFTABLES << 8) | mtype,
@@ -183,7 +187,8 @@ class Batch:
         return b"".join(out), len(self.messages)
 
     def send(self) -> None:
-        """Apply the batch in the calling thread's network namespace, all or nothing.
+        """Apply the batch, all or nothing, in the network namespace of the process's
+        socket (made on first use: the daemon's own).
 
         Raises:
             OSError: the kernel refused a message (the whole batch is then undone).
@@ -191,12 +196,22 @@ class Batch:
         if not self.messages:
             return
         datagram, expected = self.encode()
-        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
-                           NETLINK_NETFILTER) as sock:
-            sock.bind((0, 0))
-            sock.settimeout(5.0)
-            sock.send(datagram)
-            _read_acks(sock, expected)
+        global _sock
+        with _sock_lock:
+            # one socket for the process: closing a netfilter netlink socket waits for an
+            # RCU grace period (about 10 ms), twenty times the batch itself
+            if _sock is None:
+                _sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+                                      NETLINK_NETFILTER)
+                _sock.bind((0, 0))
+                _sock.settimeout(5.0)
+            try:
+                _sock.send(datagram)
+                _read_acks(_sock, expected, self.first_seq)
+            except OSError:
+                _sock.close()  # replies may still come: never read them as the next batch's
+                _sock = None
+                raise
 
 
 def _message(mtype: int, flags: int, seq: int, family: int, res_id: int,
@@ -205,17 +220,18 @@ def _message(mtype: int, flags: int, seq: int, family: int, res_id: int,
     return _NLMSG.pack(_NLMSG.size + len(body), mtype, flags, seq, 0) + body
 
 
-def _read_acks(sock: socket.socket, expected: int) -> None:
-    """Read one acknowledgement per message; raise the first error the kernel reported."""
+def _read_acks(sock: socket.socket, expected: int, first_seq: int) -> None:
+    """Read one acknowledgement per message; raise the first error the kernel reported.
+    Replies to other batches (sequence numbers outside this one's) are skipped."""
     seen, first_error = 0, 0
     while seen < expected:
         data = sock.recv(1 << 16)
         offset = 0
         while offset + _NLMSG.size <= len(data):
-            length, mtype, _, _, _ = _NLMSG.unpack_from(data, offset)
+            length, mtype, _, seq, _ = _NLMSG.unpack_from(data, offset)
             if length < _NLMSG.size:
                 break
-            if mtype == NLMSG_ERROR:
+            if mtype == NLMSG_ERROR and first_seq <= seq < first_seq + expected:
                 code = -struct.unpack_from("=i", data, offset + _NLMSG.size)[0]
                 first_error = first_error or code
                 seen += 1
