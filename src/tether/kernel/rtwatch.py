@@ -90,6 +90,9 @@ class HostPrefixes:
         self.names: dict[int, str] = {}
         self.addrs: dict[int, dict[tuple, Prefix]] = {}
         self.routes: dict[int | None, dict[tuple, Prefix]] = {}
+        # name -> ifindex of the links that have prefixes: a request subtracts the caller's
+        # own links from its keys in one set operation, then walks only what is left
+        self.prefixed: dict[str, int] = {}
         self.sock: socket.socket | None = None
         self.resyncs = 0
 
@@ -115,7 +118,23 @@ class HostPrefixes:
 
     async def resync(self) -> None:
         self.names, self.addrs, self.routes = await asyncio.to_thread(full_dump)
+        self.prefixed = {}
+        for index in {*self.addrs, *self.routes}:
+            self._touch(index)
         self.resyncs += 1
+
+    def _name(self, index: int) -> str:
+        return self.names.get(index, f"#{index}")
+
+    def _touch(self, index: int | None) -> None:
+        """Keep `prefixed` right for one link after its entries changed."""
+        if index is None:
+            return
+        name = self._name(index)
+        if index in self.addrs or index in self.routes:
+            self.prefixed[name] = index
+        elif self.prefixed.get(name) == index:
+            del self.prefixed[name]
 
     def on_readable(self) -> None:
         """Apply every queued notification; on overflow, take a fresh dump."""
@@ -147,6 +166,9 @@ class HostPrefixes:
             if (link := parse_link(body)) is None:
                 return
             index, name, up = link
+            old = self._name(index)
+            if self.prefixed.get(old) == index:
+                del self.prefixed[old]
             if mtype == RTM_DELLINK:
                 self.names.pop(index, None)
                 self.addrs.pop(index, None)
@@ -154,15 +176,17 @@ class HostPrefixes:
                 self.names[index] = name
             if mtype == RTM_DELLINK or not up:
                 self.routes.pop(index, None)  # IPv4 drops them without telling
+            self._touch(index)
         elif mtype in (RTM_NEWADDR, RTM_DELADDR):
-            self._fold(self.addrs, parse_addr(body), mtype == RTM_NEWADDR)
+            self._touch(self._fold(self.addrs, parse_addr(body), mtype == RTM_NEWADDR))
         elif mtype in (RTM_NEWROUTE, RTM_DELROUTE):
-            self._fold(self.routes, parse_route(body), mtype == RTM_NEWROUTE)
+            self._touch(self._fold(self.routes, parse_route(body), mtype == RTM_NEWROUTE))
 
     @staticmethod
-    def _fold(table: dict, parsed, add: bool) -> None:
+    def _fold(table: dict, parsed, add: bool) -> int | None:
+        """Add or remove one entry; return the link it was on (None: none or not ours)."""
         if parsed is None:
-            return
+            return None
         index, key, net = parsed
         if add:
             table.setdefault(index, {})[key] = net
@@ -170,6 +194,7 @@ class HostPrefixes:
             entries.pop(key, None)
             if not entries:
                 del table[index]
+        return index
 
     async def __call__(self, exclude_links: Collection[str] | None = None) -> list[Prefix]:
         """Same answer as kernel.links.host_prefixes, from the tables."""
@@ -177,16 +202,16 @@ class HostPrefixes:
 
     def prefixes(self, exclude_links: Collection[str] | None = None) -> list[Prefix]:
         if exclude_links is None:
-            def ours(name: str) -> bool:
-                return self.default_ours(name)
+            names: Collection[str] = [n for n in self.prefixed if not self.default_ours(n)]
         else:
-            def ours(name: str) -> bool:
-                return name in exclude_links or self.is_tombstone(name)
-        found: set[Prefix] = set()
-        for table in (self.addrs, self.routes):
-            for index, entries in table.items():
-                if index is None or not ours(self.names.get(index, "")):
-                    found.update(entries.values())
+            names = self.prefixed.keys() - exclude_links  # in C, whatever the count
+        found: set[Prefix] = set(self.routes.get(None, {}).values())  # multipath: no link
+        for name in names:
+            if self.is_tombstone(name):
+                continue
+            index = self.prefixed[name]
+            found.update(self.addrs.get(index, {}).values())
+            found.update(self.routes.get(index, {}).values())
         return sorted(found, key=lambda n: (n.version, n))
 
 
