@@ -259,3 +259,54 @@ def test_resolver_survives_a_daemon_restart(daemon, nets):
     daemon.restart()
     out = lookup(daemon, "cli", "web1")
     assert f"Address: {ip_of(daemon, 'web1', 'front')}" in out
+
+
+def test_the_container_keeps_port_53_for_its_own_server(daemon, nets):
+    out = run(daemon, "run", "--rm", "--network", "front", nets, "sh", "-c",
+              "httpd -p 53 -h /tmp && echo bound; nslookup web1")
+    assert "bound" in out and f"Address: {ip_of(daemon, 'web1', 'front')}" in out
+
+
+def test_host_resolv_conf_is_read_again_when_it_changes(daemon, nets):
+    saved = daemon.resolv.read_text()
+    daemon.resolv.write_text("nameserver 198.51.100.1\n")  # nothing listens there: SERVFAIL
+    try:
+        deadline = time.monotonic() + 10
+        while ask(daemon, "cli", query("fresh.test"))[3] & 0x0F != wire.SERVFAIL:
+            assert time.monotonic() < deadline, "the new resolv.conf was never read"
+            time.sleep(0.2)
+    finally:
+        daemon.resolv.write_text(saved)
+    deadline = time.monotonic() + 10
+    while "Address: 203.0.113.7" not in lookup(daemon, "cli", "outside.test"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+
+FLOOD = r"""
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("127.0.0.11", 53))
+for i in range(3000):
+    name = b"\x05flood" + bytes((len(str(i)),)) + str(i).encode() + b"\x04test\x00"
+    s.send(struct.pack("!HHHHHH", i, 0x100, 1, 0, 0, 0) + name + b"\x00\x01\x00\x01")
+    s.send(b"\xff" * (i % 40))  # garbage in between
+q = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+q.settimeout(3)
+q.sendto(bytes.fromhex(sys.argv[1]), ("127.0.0.11", 53))
+sys.stdout.buffer.write(q.recv(512))
+"""
+
+
+def test_a_flood_to_a_silent_upstream_does_not_stop_local_answers(daemon, nets):
+    # 198.51.100.99 does not exist: every forwarded query waits for the full timeout
+    run(daemon, "run", "-d", "--name", "flooder", "--network", "front", "--dns",
+        "198.51.100.99", nets, "sleep", "600")
+    try:
+        key = run(daemon, "inspect", "-f", "{{.NetworkSettings.SandboxKey}}", "flooder")
+        r = subprocess.run(["nsenter", f"--net={key}", sys.executable, "-c", FLOOD,
+                            query("web1").hex()], capture_output=True, timeout=30)
+        assert struct.unpack_from("!H", r.stdout, 6)[0] == 1, r.stderr
+        assert f"Address: {ip_of(daemon, 'web1', 'front')}" in lookup(daemon, "cli", "web1")
+    finally:
+        run(daemon, "rm", "-f", "flooder")

@@ -19,8 +19,6 @@ from tether.model import Container
 
 log = logging.getLogger(__name__)
 
-DNS_PORT = 53
-
 
 class Discovery:
     """The containers the table is built from, and which of them have sockets."""
@@ -48,7 +46,7 @@ class Discovery:
             return
         if c.id in self.resolver.served:
             return
-        udp, tcp = await bind_in_netns(c.sandbox_key, EMBEDDED_RESOLVER, DNS_PORT)
+        udp, tcp = await bind_in_netns(c.sandbox_key, EMBEDDED_RESOLVER)
         await self.thread.call(self.resolver.serve(c.id, udp, tcp))
 
     async def update(self, c: Container) -> None:

@@ -22,7 +22,7 @@ _shared: "Libnftables | None | bool" = False  # False: not tried yet
 class Libnftables:
     """A libnftables context with buffered output and errors, run on its own thread."""
 
-    def __init__(self, lib: ctypes.CDLL) -> None:
+    def __init__(self, lib: ctypes.CDLL, own_thread: bool = True) -> None:
         self._lib = lib
         lib.nft_ctx_new.restype = ctypes.c_void_p
         lib.nft_ctx_new.argtypes = [ctypes.c_uint32]
@@ -42,7 +42,14 @@ class Libnftables:
         lib.nft_ctx_buffer_output(self._ctx)
         lib.nft_ctx_buffer_error(self._ctx)
         self._base_flags = lib.nft_ctx_output_get_flags(self._ctx)
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tether-nft")
+        self._thread = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="tether-nft")
+                        if own_thread else None)
+
+    def free(self) -> None:
+        """Free a context made with own_thread=False (used once, on the caller's thread)."""
+        self._lib.nft_ctx_free.argtypes = [ctypes.c_void_p]
+        self._lib.nft_ctx_free(self._ctx)
+        self._ctx = None
 
     def run_blocking(self, script: str, json_output: bool = False) -> tuple[int, str, str]:
         """(status, output, errors) of one script; runs on the context's thread only."""

@@ -1,28 +1,70 @@
-"""Sockets bound inside another network namespace, handed back to the daemon's loop.
+"""The embedded resolver's sockets, bound inside a container's network namespace.
 
 A socket belongs to the namespace it was created in for its whole life, whichever thread
-later reads it. So a throwaway thread enters the container's namespace, binds, and returns
-the sockets; the daemon serves them like any other and never leaves its own namespace.
+later reads it. So a throwaway thread enters the container's namespace, binds a UDP and a
+TCP socket on random ports of the resolver's address, points port 53 of that address at
+them with a small nftables NAT table (as dockerd does: the container keeps port 53 free for
+a DNS server of its own), and returns the sockets; the daemon serves them from its loop and
+never leaves its own namespace.
 """
 
 from __future__ import annotations
 
+import ctypes
 import socket
+import subprocess
 
 from tether.errors import KernelError
-from tether.kernel import _ns
+from tether.kernel import _ns, libnftables
+
+TABLE = "tether_dns"
 
 
-def _bind_pair(path: str, address: str, port: int) -> tuple[socket.socket, socket.socket]:
+def redirect_script(address: str, udp_port: int, tcp_port: int) -> str:
+    """Replace the namespace's redirect table in one transaction (a restarted daemon binds
+    new ports): port 53 of `address` goes to the resolver's ports, replies come back from
+    53 through conntrack."""
+    return (
+        f"table ip {TABLE} {{}}\ndelete table ip {TABLE}\n"
+        f"table ip {TABLE} {{\n"
+        f"  chain output {{\n    type nat hook output priority -100; policy accept;\n"
+        f"    ip daddr {address} udp dport 53 dnat to {address}:{udp_port}\n"
+        f"    ip daddr {address} tcp dport 53 dnat to {address}:{tcp_port}\n  }}\n}}\n"
+    )
+
+
+def _nft_here(script: str) -> None:
+    """Apply `script` in the calling thread's namespace: a fresh libnftables context opens
+    its netlink socket here (the shared one lives in the daemon's netns), else `nft -f -`,
+    which a thread forks into its own namespace."""
+    try:
+        lib = ctypes.CDLL(libnftables.SONAME)
+    except OSError:
+        lib = None
+    if lib is None:
+        r = subprocess.run(["nft", "-f", "-"], input=script, capture_output=True, text=True)
+        if r.returncode:
+            raise OSError(0, f"nft: {r.stderr.strip()}")
+        return
+    ctx = libnftables.Libnftables(lib, own_thread=False)
+    try:
+        status, _, err = ctx.run_blocking(script)
+    finally:
+        ctx.free()
+    if status != 0:
+        raise OSError(0, f"nft: {err.strip()}")
+
+
+def _bind_pair(path: str, address: str) -> tuple[socket.socket, socket.socket]:
     _ns.enter_net(path)
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         for sock in (udp, tcp):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((address, port))
+            sock.bind((address, 0))
             sock.setblocking(False)
         tcp.listen(128)
+        _nft_here(redirect_script(address, udp.getsockname()[1], tcp.getsockname()[1]))
     except OSError:
         udp.close()
         tcp.close()
@@ -30,13 +72,14 @@ def _bind_pair(path: str, address: str, port: int) -> tuple[socket.socket, socke
     return udp, tcp
 
 
-async def bind_in_netns(path: str, address: str, port: int) -> tuple[socket.socket, socket.socket]:
-    """A UDP socket and a listening TCP socket on address:port inside the netns at `path`.
+async def bind_in_netns(path: str, address: str) -> tuple[socket.socket, socket.socket]:
+    """A UDP socket and a listening TCP socket that answer on address:53 inside the netns.
 
     Raises:
-        KernelError: the namespace is gone or the address is taken there.
+        KernelError: the namespace is gone or nftables refused the redirect.
     """
     try:
-        return await _ns.in_thread(lambda: _bind_pair(path, address, port))
+        return await _ns.in_thread(lambda: _bind_pair(path, address))
     except OSError as exc:
-        raise KernelError(f"cannot bind {address}:{port} in {path}: {exc.strerror}") from exc
+        raise KernelError(f"cannot serve DNS on {address}:53 in {path}: "
+                          f"{exc.strerror or exc}") from exc
