@@ -81,8 +81,11 @@ def throughput(server: str, msgs: list[bytes]) -> float:
     while True:
         try:
             s.recv_into(buf)
-        except socket.timeout:
-            for _ in range(OUTSTANDING - (sent - got)):
+        except socket.timeout:  # answers were lost: count them gone and refill
+            if time.perf_counter() >= end:
+                break
+            sent = got
+            for _ in range(OUTSTANDING):
                 s.send(msgs[sent % n])
                 sent += 1
             continue

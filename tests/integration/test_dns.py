@@ -292,9 +292,14 @@ for i in range(3000):
     s.send(struct.pack("!HHHHHH", i, 0x100, 1, 0, 0, 0) + name + b"\x00\x01\x00\x01")
     s.send(b"\xff" * (i % 40))  # garbage in between
 q = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-q.settimeout(3)
-q.sendto(bytes.fromhex(sys.argv[1]), ("127.0.0.11", 53))
-sys.stdout.buffer.write(q.recv(512))
+q.settimeout(1)
+for attempt in range(5):  # a client retries: the flood may have filled the socket buffer
+    q.sendto(bytes.fromhex(sys.argv[1]), ("127.0.0.11", 53))
+    try:
+        sys.stdout.buffer.write(q.recv(512))
+        break
+    except socket.timeout:
+        continue
 """
 
 

@@ -18,18 +18,20 @@ from tether.errors import KernelError
 from tether.kernel import _ns, libnftables
 
 TABLE = "tether_dns"
+RCVBUF = 1 << 20  # a burst of queries waits in the socket instead of being dropped
 
 
 def redirect_script(address: str, udp_port: int, tcp_port: int) -> str:
-    """Replace the namespace's redirect table in one transaction (a restarted daemon binds
-    new ports): port 53 of `address` goes to the resolver's ports, replies come back from
-    53 through conntrack."""
+    """Point port 53 of `address` at the resolver's ports (replies come back from 53 through
+    conntrack). The chain is flushed and refilled rather than the table deleted: a restarted
+    daemon binds new ports, and deleting a table costs ~10 ms of RCU wait, refilling 0.5 ms."""
+    chain = f"ip {TABLE} output"
     return (
-        f"table ip {TABLE} {{}}\ndelete table ip {TABLE}\n"
-        f"table ip {TABLE} {{\n"
-        f"  chain output {{\n    type nat hook output priority -100; policy accept;\n"
-        f"    ip daddr {address} udp dport 53 dnat to {address}:{udp_port}\n"
-        f"    ip daddr {address} tcp dport 53 dnat to {address}:{tcp_port}\n  }}\n}}\n"
+        f"table ip {TABLE} {{\n  chain output {{\n"
+        f"    type nat hook output priority -100; policy accept;\n  }}\n}}\n"
+        f"flush chain {chain}\n"
+        f"add rule {chain} ip daddr {address} udp dport 53 dnat to {address}:{udp_port}\n"
+        f"add rule {chain} ip daddr {address} tcp dport 53 dnat to {address}:{tcp_port}\n"
     )
 
 
@@ -63,6 +65,7 @@ def _bind_pair(path: str, address: str) -> tuple[socket.socket, socket.socket]:
         for sock in (udp, tcp):
             sock.bind((address, 0))
             sock.setblocking(False)
+        udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         tcp.listen(128)
         _nft_here(redirect_script(address, udp.getsockname()[1], tcp.getsockname()[1]))
     except OSError:
