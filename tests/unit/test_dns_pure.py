@@ -200,3 +200,38 @@ def test_link_env_vars_as_docker():
     ]
     assert links.hosts_entries([("webalias", target, "172.17.0.3")]) == [
         ("172.17.0.3", ["webalias", "7dc4eb3139ae", "linkweb"])]
+
+
+def norm(names) -> dict:
+    """Names with their records sorted: holders of a shared alias may come in any order."""
+    return {n: {k: (sorted(a), sorted(b)) for k, (a, b) in d.items()} for n, d in names.items()}
+
+
+def test_records_change_one_container_at_a_time_like_a_rebuild():
+    from dataclasses import replace
+
+    a = container("a", "web", {"n1": ep("a", "n1", "10.1.0.2", ["svc"])})
+    b = container("b", "web2", {"n1": ep("b", "n1", "10.1.0.3", ["svc"])})
+    d = container("d", "both", {"n1": ep("d", "n1", "10.1.0.4")}, links_=[("web2", "pal")])
+    recs = records.Records()
+    for c in (a, b, d):
+        recs.put(c, NETS)
+    moved = replace(b, endpoints={"n1": ep("b", "n1", "10.1.0.9", ["svc"])})
+    renamed = replace(a, name="web9")
+    recs.put(moved, NETS)
+    recs.put(renamed, NETS)
+    want = records.build([renamed, moved, d], NETS)
+    assert norm(recs.table.names) == norm(want.names) and recs.table.ptrs == want.ptrs
+    assert dict(recs.table.known) == dict(want.known) and recs.table.askers == want.askers
+    assert records.resolve(recs.table, d.id, b"\x03web\x00", wire.A) == records.NO_SUCH
+    _, rrs = records.resolve(recs.table, d.id, b"\x04web9\x00", wire.A)
+    assert addrs(rrs) == ["10.1.0.2"]
+    _, rrs = records.resolve(recs.table, d.id, b"\x03pal\x00", wire.A)
+    assert addrs(rrs) == ["10.1.0.9"]  # the link follows its target's new address
+    recs.remove(b.id, NETS)
+    assert records.resolve(recs.table, d.id, b"\x03pal\x00", wire.A) == records.NO_SUCH
+    _, rrs = records.resolve(recs.table, d.id, b"\x03svc\x00", wire.A)
+    assert addrs(rrs) == ["10.1.0.2"]
+    recs.remove(a.id, NETS)
+    assert records.resolve(recs.table, d.id, b"\x03svc\x00", wire.A) == records.NO_SUCH
+    assert dict(recs.table.known) == dict(records.build([d], NETS).known)

@@ -1,8 +1,7 @@
 """The record table and the lookup: who may see which name, as plain data.
 
-`build` turns the running containers into a `Table` (rebuilt whole on every change: it is
-small, and a frozen table swapped in one assignment never shows a half-made state).
-`resolve` is a pure function of (table, asker, name, type): it allocates nothing on the
+`Records` keeps a `Table` of the running containers, changed one container at a time
+(`build` makes one at once, for tests). `resolve` is a pure function of (table, asker, name, type): it allocates nothing on the
 common path and returns pre-packed resource records, or None for "ask upstream".
 """
 
@@ -41,7 +40,7 @@ class Table:
     names: Mapping[str, Mapping[bytes, Addresses]] = field(default_factory=dict)
     ptrs: Mapping[str, Mapping[bytes, bytes]] = field(default_factory=dict)
     askers: Mapping[str, Asker] = field(default_factory=dict)
-    known: frozenset[bytes] = frozenset()
+    known: Mapping[bytes, int] = field(default_factory=dict)  # name -> networks holding it
 
 
 def discoverable(net: Network | None) -> bool:
@@ -57,40 +56,144 @@ def dns_names(c: Container, ep: Endpoint) -> list[str]:
 
 def build(containers: Iterable[Container], networks: Mapping[str, Network],
           ttl: int = TTL) -> Table:
-    """The table for `containers` (those whose endpoints are plumbed)."""
-    live = list(containers)
-    names: dict[str, dict[bytes, tuple[list[bytes], list[bytes]]]] = {}
-    ptrs: dict[str, dict[bytes, bytes]] = {}
-    for c in live:
-        for net_id, ep in c.endpoints.items():
-            net = networks.get(net_id)
-            if discoverable(net) and (ep.ipv4 or ep.ipv6):
-                _add_endpoint(names.setdefault(net_id, {}), ptrs.setdefault(net_id, {}),
-                              c, ep, net.name, ttl)
-            elif discoverable(net):
-                names.setdefault(net_id, {})
-                ptrs.setdefault(net_id, {})
-    frozen = {n: {k: (tuple(a), tuple(b)) for k, (a, b) in d.items()} for n, d in names.items()}
-    askers = {c.id: _asker(c, live, networks, ttl) for c in live}
-    known = frozenset(k for d in frozen.values() for k in d) | frozenset(
-        k for d in ptrs.values() for k in d)
-    return Table(frozen, ptrs, {k: v for k, v in askers.items() if v.networks}, known)
+    """The table for `containers` (those whose endpoints are plumbed), made at once."""
+    recs = Records(ttl)
+    for c in containers:
+        recs.put(c, networks)
+    return recs.table
 
 
-def _add_endpoint(names: dict, ptrs: dict, c: Container, ep: Endpoint, net_name: str,
-                  ttl: int) -> None:
-    keys = []
-    for name in dns_names(c, ep):
-        keys += [wire.encode_name(name), wire.encode_name(f"{name}.{net_name}")]
-    a, aaaa = _records(ep, ttl)
-    for key in dict.fromkeys(k for k in keys if k):
-        entry = names.setdefault(key, ([], []))
-        entry[0].extend(a)
-        entry[1].extend(aaaa)
-    target = wire.encode_name(f"{c.name}.{net_name}")
-    for addr in (ep.ipv4, ep.ipv6):
-        if addr is not None and target:
-            ptrs[wire.reverse_name(addr.ip)] = wire.record(wire.PTR, ttl, target)
+@dataclass(frozen=True)
+class Contribution:
+    """What one container adds to the table: (network, name, addresses) and PTRs."""
+
+    names: tuple[tuple[str, bytes, Addresses], ...]
+    ptrs: tuple[tuple[str, bytes, bytes], ...]
+
+
+def contribution(c: Container, networks: Mapping[str, Network], ttl: int) -> Contribution:
+    names, ptrs = [], []
+    for net_id, ep in c.endpoints.items():
+        net = networks.get(net_id)
+        if not discoverable(net) or not (ep.ipv4 or ep.ipv6):
+            continue
+        keys = []
+        for name in dns_names(c, ep):
+            keys += [wire.encode_name(name), wire.encode_name(f"{name}.{net.name}")]
+        addrs = _records(ep, ttl)
+        names += [(net_id, key, addrs) for key in dict.fromkeys(k for k in keys if k)]
+        target = wire.encode_name(f"{c.name}.{net.name}")
+        for addr in (ep.ipv4, ep.ipv6):
+            if addr is not None and target:
+                ptrs.append((net_id, wire.reverse_name(addr.ip),
+                             wire.record(wire.PTR, ttl, target)))
+    return Contribution(tuple(names), tuple(ptrs))
+
+
+class Records:
+    """The live table, changed one container at a time.
+
+    A change costs the names of one container (times the holders of a shared alias), not a
+    rebuild: starting the 1,000th container must not redo the other 999. The resolver reads
+    `table` from its own thread while this one writes: every write is a single dict
+    assignment or deletion of an immutable value, which CPython makes atomic, so a reader
+    sees each name either before or after a change, never half of it.
+    """
+
+    def __init__(self, ttl: int = TTL) -> None:
+        self.ttl = ttl
+        self.table = Table({}, {}, {}, {})
+        self.live: dict[str, Container] = {}
+        self.added: dict[str, Contribution] = {}
+        self.holders: dict[tuple[str, bytes], dict[str, Addresses]] = {}
+        self.ptr_holders: dict[tuple[str, bytes], dict[str, bytes]] = {}
+
+    def put(self, c: Container, networks: Mapping[str, Network]) -> None:
+        """Add or replace container `c` (started, connected, disconnected, renamed)."""
+        old = self.live.get(c.id)
+        self._withdraw(c.id)
+        self.live[c.id] = c
+        self._add(c.id, contribution(c, networks, self.ttl))
+        self._refresh_askers(c, old, networks)
+
+    def remove(self, cid: str, networks: Mapping[str, Network]) -> None:
+        old = self.live.pop(cid, None)
+        self._withdraw(cid)
+        self.table.askers.pop(cid, None)  # type: ignore[attr-defined]
+        if old is not None:
+            self._refresh_askers(None, old, networks)
+
+    def _add(self, cid: str, contrib: Contribution) -> None:
+        self.added[cid] = contrib
+        for net, key, addrs in contrib.names:
+            self.holders.setdefault((net, key), {})[cid] = addrs
+            self._publish(net, key)
+        for net, key, rr in contrib.ptrs:
+            self.ptr_holders.setdefault((net, key), {})[cid] = rr
+            self._publish_ptr(net, key)
+
+    def _withdraw(self, cid: str) -> None:
+        contrib = self.added.pop(cid, None)
+        if contrib is None:
+            return
+        for net, key, _ in contrib.names:
+            self.holders.get((net, key), {}).pop(cid, None)
+            self._publish(net, key)
+        for net, key, _ in contrib.ptrs:
+            self.ptr_holders.get((net, key), {}).pop(cid, None)
+            self._publish_ptr(net, key)
+
+    def _publish(self, net: str, key: bytes) -> None:
+        names = self.table.names.setdefault(net, {})  # type: ignore[attr-defined]
+        held = self.holders.get((net, key))
+        known = self.table.known
+        if held:
+            if key not in names:
+                known[key] = known.get(key, 0) + 1  # type: ignore[index]
+            names[key] = (tuple(r for a, _ in held.values() for r in a),
+                          tuple(r for _, b in held.values() for r in b))
+        elif key in names:
+            del names[key]
+            del self.holders[(net, key)]
+            self._forget(key)
+
+    def _publish_ptr(self, net: str, key: bytes) -> None:
+        ptrs = self.table.ptrs.setdefault(net, {})  # type: ignore[attr-defined]
+        held = self.ptr_holders.get((net, key))
+        known = self.table.known
+        if held:
+            if key not in ptrs:
+                known[key] = known.get(key, 0) + 1  # type: ignore[index]
+            ptrs[key] = next(iter(held.values()))
+        elif key in ptrs:
+            del ptrs[key]
+            del self.ptr_holders[(net, key)]
+            self._forget(key)
+
+    def _forget(self, key: bytes) -> None:
+        known = self.table.known
+        if known.get(key, 0) <= 1:  # type: ignore[attr-defined]
+            known.pop(key, None)  # type: ignore[attr-defined]
+        else:
+            known[key] -= 1  # type: ignore[index]
+
+    def _refresh_askers(self, new: Container | None, old: Container | None,
+                        networks: Mapping[str, Network]) -> None:
+        """Recompute the changed container's view, and that of every container holding a
+        link (its private alias may point at the container that changed)."""
+        by_name = None
+        for c in self.live.values():
+            if c is new or c.links:
+                if c.links and by_name is None:
+                    by_name = {x.name: x for x in self.live.values()}
+                asker = _asker(c, by_name or {}, self.live, networks, self.ttl)
+                for net in asker.networks:
+                    self.table.names.setdefault(net, {})  # type: ignore[attr-defined]
+                    self.table.ptrs.setdefault(net, {})  # type: ignore[attr-defined]
+                if asker.networks:
+                    self.table.askers[c.id] = asker  # type: ignore[index]
+                else:
+                    self.table.askers.pop(c.id, None)  # type: ignore[attr-defined]
 
 
 def _records(ep: Endpoint, ttl: int) -> Addresses:
@@ -99,12 +202,13 @@ def _records(ep: Endpoint, ttl: int) -> Addresses:
     return a, aaaa
 
 
-def _asker(c: Container, live: list[Container], networks: Mapping[str, Network],
-           ttl: int) -> Asker:
+def _asker(c: Container, by_name: Mapping[str, Container], live: Mapping[str, Container],
+           networks: Mapping[str, Network], ttl: int) -> Asker:
     nets = tuple(n for n in c.endpoints if discoverable(networks.get(n)))
     private: dict[bytes, Addresses] = {}
     for name, alias in c.links:
-        target = next((t for t in live if t.name == name or t.id.startswith(name)), None)
+        target = by_name.get(name) or next(
+            (t for cid, t in live.items() if cid.startswith(name)), None)
         key = wire.encode_name(alias)
         if target is None or key is None:
             continue

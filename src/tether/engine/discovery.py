@@ -26,8 +26,10 @@ class Discovery:
     def __init__(self, state: State, resolver: Resolver | None) -> None:
         self.state = state
         self.resolver = resolver
+        self.records = records.Records()
+        if resolver is not None:
+            resolver.table = self.records.table
         self.thread: LoopThread | None = LoopThread() if resolver is not None else None
-        self.live: dict[str, Container] = {}
 
     def embedded(self, c: Container) -> bool:
         """Whether `c` uses tether's resolver: on at least one user-defined network."""
@@ -36,8 +38,7 @@ class Discovery:
 
     async def attach(self, c: Container) -> None:
         """Publish `c`'s names and serve its resolver (for a container with its own netns)."""
-        self.live[c.id] = c
-        self.publish()
+        self.records.put(c, self.state.networks)
         await self.serve(c)
 
     async def serve(self, c: Container) -> None:
@@ -51,21 +52,15 @@ class Discovery:
 
     async def update(self, c: Container) -> None:
         """A running container changed (connect, disconnect, rename): republish it."""
-        if c.id in self.live:
-            self.live[c.id] = c
-            self.publish()
+        if c.id in self.records.live:
+            self.records.put(c, self.state.networks)
             await self.serve(c)
 
     async def detach(self, cid: str) -> None:
         """Withdraw a container's names and close its sockets."""
-        if self.live.pop(cid, None) is not None:
-            self.publish()
+        self.records.remove(cid, self.state.networks)
         if self.resolver is not None and cid in self.resolver.served:
             await self.thread.call(self.resolver.stop_serving(cid))
-
-    def publish(self) -> None:
-        if self.resolver is not None:
-            self.resolver.table = records.build(self.live.values(), self.state.networks)
 
     async def close(self) -> None:
         if self.resolver is not None:
