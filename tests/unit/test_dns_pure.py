@@ -84,7 +84,7 @@ def test_compression_pointers_loops_end_in_formerr():
     assert wire.parse(head + b"\xc0\x0c\x00\x01\x00\x01") == wire.FORMERR  # points at itself
     assert wire.parse(head + b"\x01a\xc0\x0c\x00\x01\x00\x01") == wire.FORMERR  # loop a->a
     assert wire.parse(head + b"\xc0") == wire.FORMERR
-    # a legal backward pointer into the header's... own earlier label is followed
+    # a legal pointer back to an earlier name is followed
     msg = head + b"\x03web\x00" + b"\x01x\xc0\x0c"
     end, name = wire._read_compressed(msg, 17)
     assert (end, name) == (len(msg), b"\x01x\x03web\x00")
@@ -183,6 +183,8 @@ def test_embedded_resolv_conf_as_docker():
         "nameserver 127.0.0.11\noptions ndots:0\n")
     assert etcfiles.embedded_resolv_file("search corp\n", ("a.b",), ("timeout:2",)) == (
         "nameserver 127.0.0.11\nsearch a.b\noptions ndots:0 timeout:2\n")
+    assert etcfiles.embedded_resolv_file("", (), ("ndots:3",)) == (
+        "nameserver 127.0.0.11\noptions ndots:3\n")
 
 
 def test_link_env_vars_as_docker():

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 MAX_FORWARDS = 256  # outstanding upstream queries per asker; beyond that, REFUSED
 TCP_IDLE = 10.0
+MAX_TCP_CLIENTS = 64  # open TCP connections per asker; more are closed at once
 
 
 class UdpListener(asyncio.DatagramProtocol):
@@ -121,6 +122,9 @@ class Resolver:
 
     async def _tcp_client(self, served: Served, asker: str, reader: asyncio.StreamReader,
                           writer: asyncio.StreamWriter) -> None:
+        if len(served.clients) >= MAX_TCP_CLIENTS:
+            writer.close()
+            return
         served.clients.add(writer)
         try:
             while True:

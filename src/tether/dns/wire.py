@@ -24,12 +24,6 @@ _RR_TAIL = struct.Struct("!HHIH")  # type, class, ttl, rdlength
 _OPT = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"  # root, OPT, 1232 bytes, no flags
 
 
-class Question:
-    """Index names for the tuple `parse` returns (kept a tuple: no object per query)."""
-
-    NAME, TYPE, END, UDP_SIZE, EDNS = range(5)
-
-
 def parse(data: bytes) -> tuple[bytes, int, int, int, bool] | int:
     """Read the single question of a query.
 

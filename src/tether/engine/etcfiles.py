@@ -102,11 +102,13 @@ EMBEDDED_RESOLVER = "127.0.0.11"
 def embedded_resolv_file(host_resolv: str, dns_search: Sequence[str] = (),
                          dns_options: Sequence[str] = ()) -> str:
     """Render /etc/resolv.conf for a container served by tether's resolver, as Docker does:
-    the resolver's address, the search domains, and `ndots:0` before any --dns-option (a
-    later ndots given by the user wins, as in glibc)."""
+    the resolver's address, the search domains, and `ndots:0` unless a --dns-option sets
+    ndots itself."""
     search, options = host_search_and_options(host_resolv)
     search = list(dns_search) or search
-    options = ["ndots:0", *(dns_options or [o for o in options if not o.startswith("ndots:")])]
+    options = list(dns_options) or [o for o in options if not o.startswith("ndots:")]
+    if not any(o.startswith("ndots:") for o in options):
+        options.insert(0, "ndots:0")
     out = [f"nameserver {EMBEDDED_RESOLVER}\n"]
     if search and search != ["."]:
         out.append(f"search {' '.join(search)}\n")
