@@ -57,10 +57,14 @@ class Discovery:
             await self.serve(c)
 
     async def detach(self, cid: str) -> None:
-        """Withdraw a container's names and close its sockets."""
+        """Withdraw a container's names and close its sockets; best effort, as teardown
+        must go on (a socket left open only pins a namespace that is being deleted)."""
         self.records.remove(cid, self.state.networks)
         if self.resolver is not None and cid in self.resolver.served:
-            await self.thread.call(self.resolver.stop_serving(cid))
+            try:
+                await self.thread.call(self.resolver.stop_serving(cid))
+            except Exception:  # noqa: BLE001 - logged; the rest of teardown matters more
+                log.exception("closing the resolver sockets of %s failed", cid[:12])
 
     async def close(self) -> None:
         if self.resolver is not None:
