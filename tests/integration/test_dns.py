@@ -354,3 +354,18 @@ def test_a_flood_to_a_silent_upstream_does_not_stop_local_answers(daemon, nets):
         assert f"Address: {ip_of(daemon, 'web1', 'front')}" in lookup(daemon, "cli", "web1")
     finally:
         run(daemon, "rm", "-f", "flooder")
+
+
+def test_a_default_bridge_container_connected_to_a_user_network_gets_the_resolver(daemon, nets):
+    run(daemon, "run", "-d", "--name", "late", nets, "sleep", "600")
+    try:
+        assert "127.0.0.11" not in run(daemon, "exec", "late", "cat", "/etc/resolv.conf")
+        run(daemon, "network", "connect", "front", "late")
+        assert run(daemon, "exec", "late", "cat", "/etc/resolv.conf").startswith(
+            "nameserver 127.0.0.11\n")
+        assert f"Address: {ip_of(daemon, 'web1', 'front')}" in lookup(daemon, "late", "web1")
+        assert f"Address: {ip_of(daemon, 'late', 'front')}" in lookup(daemon, "cli", "late")
+        run(daemon, "network", "disconnect", "front", "late")
+        assert "NXDOMAIN" in lookup(daemon, "cli", "late")
+    finally:
+        run(daemon, "rm", "-f", "late")
