@@ -67,7 +67,7 @@ def test_batches_make_what_the_scripts_make(tables):
     nft(rules.remove_endpoint(text, NETS[1], "tvportbbbb"))
     batches.endpoint(raw, NETS[1], "tvportbbbb", "delete").send()
     assert listing(raw) == listing(text)
-    assert "net-bbbbbbbbbbbb" not in listing(raw)
+    assert "tb-bbbbbbbbbbbb" not in listing(raw)
 
 
 def test_a_refused_batch_changes_nothing(tables):

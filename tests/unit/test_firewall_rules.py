@@ -63,10 +63,22 @@ def test_change_size_does_not_grow_with_networks():
 
 
 def test_internal_network_drops_everything_but_its_bridge_and_is_not_masqueraded():
-    chain = rules.network_chain("tether", INTERNAL)
-    assert chain[-1] == "add rule inet tether net-cccccccccccc drop"
+    script = rules.add_network("tether", INTERNAL)
+    assert 'add element inet tether internal { "tb-cccccccccccc" }' in script
+    assert "internal" not in rules.add_network("tether", A).split("add element", 1)[1]
     assert not any("masq4" in line for line in rules.add_network("tether", INTERNAL).splitlines()
                    if line.startswith("add element"))
+
+
+def test_a_network_is_elements_only_with_the_icc_verdict():
+    """No chain, rule or jump per network: the kernel re-validates every jump target on each
+    commit that adds one, which made per-network chains linear in the networks."""
+    for net in (A, INTERNAL, NO_ICC):
+        own = [line for line in rules.add_network("tether", net).splitlines()
+               if net.bridge in line]
+        assert own and all(line.startswith("add element") for line in own)
+    assert '{ "tether0" . "tether0" : drop }' in rules.add_network("tether", NO_ICC)
+    assert '{ "tb-aaaaaaaaaaaa" . "tb-aaaaaaaaaaaa" : accept }' in rules.add_network("tether", A)
 
 
 def test_masquerade_off_keeps_subnet_out_of_masq_sets():

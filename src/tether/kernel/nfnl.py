@@ -3,15 +3,13 @@
 libnftables (like the `nft` tool) first reads the kernel's ruleset into its cache: every
 chain of the table for `add chain`, every element of a set for `add element`. With 1,000
 networks a network's script took 5 ms instead of 0.5, with 3,000 17 ms: linear in what
-already exists. The incremental changes tether makes per network and per endpoint are few
-and fixed (a chain with up to three rules, a handful of set and map elements), so this
-module encodes them itself and sends them as one batch, which the kernel applies atomically,
+already exists. The incremental changes tether makes per network and per endpoint are a
+handful of set and map elements, so this module encodes them itself and sends them as one batch, which the kernel applies atomically,
 in microseconds, whatever the size of the ruleset. The full ruleset (daemon start) still
 goes through libnftables, which is what it is good at.
 
-Only what tether sends is encoded: chains, rules made of meta/cmp/lookup/immediate
-expressions, and set elements with a value key (an interface name, or an address interval)
-and optionally a verdict.
+Only what tether sends is encoded: set and map elements with a value key (interface names,
+concatenated or not, or an address interval) and optionally an accept/drop verdict.
 """
 
 from __future__ import annotations
@@ -27,17 +25,14 @@ from dataclasses import dataclass, field
 NETLINK_NETFILTER = 12
 NFNL_SUBSYS_NFTABLES = 10
 NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END = 0x10, 0x11
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_CREATE, NLM_F_APPEND = 0x1, 0x4, 0x400, 0x800
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_CREATE = 0x1, 0x4, 0x400
 NLMSG_ERROR = 2
 NLA_F_NESTED = 0x8000
 
-NEWCHAIN, DELCHAIN, NEWRULE, DELRULE, NEWSETELEM, DELSETELEM = 3, 5, 6, 8, 12, 14
+NEWSETELEM, DELSETELEM = 12, 14
 FAMILIES = {"inet": 1, "ip": 2, "bridge": 7, "ip6": 10}
 
-META_IIFNAME, META_OIFNAME = 6, 7
-REG_VERDICT, REG_1 = 0, 1
-NF_DROP, NF_ACCEPT, NFT_JUMP = 0, 1, -3
-VERDICTS = {"drop": NF_DROP, "accept": NF_ACCEPT}
+VERDICTS = {"drop": 0, "accept": 1}  # NF_DROP, NF_ACCEPT
 SET_ELEM_INTERVAL_END = 1
 IFNAMSIZ = 16
 
@@ -78,33 +73,9 @@ def data_value(kind: int, value: bytes) -> bytes:
     return nest(kind, attr(1, value))  # NFTA_DATA_VALUE
 
 
-def verdict(kind: int, name: str, chain: str | None = None) -> bytes:
-    """NFTA_DATA_VERDICT inside `kind`: accept, drop, or jump to `chain`."""
-    code = NFT_JUMP if name == "jump" else VERDICTS[name]
-    inner = be32(1, code) + (string(2, chain) if chain else b"")
-    return nest(kind, nest(2, inner))  # NFTA_DATA_VERDICT: NFTA_VERDICT_CODE, _CHAIN
-
-
-# --- expressions (NFTA_LIST_ELEM of NFTA_RULE_EXPRESSIONS) ---------------------------------
-
-def _expr(name: str, *data: bytes) -> bytes:
-    return nest(1, string(1, name), nest(2, *data))  # NFTA_EXPR_NAME, NFTA_EXPR_DATA
-
-
-def meta(key: int, dreg: int = REG_1) -> bytes:
-    return _expr("meta", be32(1, dreg), be32(2, key))  # NFTA_META_DREG, NFTA_META_KEY
-
-
-def cmp_eq(value: bytes, sreg: int = REG_1) -> bytes:
-    return _expr("cmp", be32(1, sreg), be32(2, 0), data_value(3, value))  # op NFT_CMP_EQ
-
-
-def lookup(set_name: str, sreg: int = REG_1) -> bytes:
-    return _expr("lookup", string(1, set_name), be32(2, sreg))  # NFTA_LOOKUP_SET, _SREG
-
-
-def immediate(name: str, chain: str | None = None) -> bytes:
-    return _expr("immediate", be32(1, REG_VERDICT), verdict(2, name, chain))
+def verdict(kind: int, name: str) -> bytes:
+    """NFTA_DATA_VERDICT inside `kind`: accept or drop."""
+    return nest(kind, nest(2, be32(1, VERDICTS[name])))  # NFTA_DATA_VERDICT: _VERDICT_CODE
 
 
 # --- set element keys ----------------------------------------------------------------------
@@ -124,12 +95,12 @@ def interval(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[tuple[b
 class Element:
     key: bytes
     flags: int = 0
-    verdict: tuple[str, str | None] | None = None  # ("jump", chain) in a verdict map
+    verdict: str | None = None  # "accept" or "drop", in a verdict map
 
     def encode(self) -> bytes:
         parts = [data_value(1, self.key)]  # NFTA_SET_ELEM_KEY
         if self.verdict is not None:
-            parts.append(verdict(2, *self.verdict))  # NFTA_SET_ELEM_DATA
+            parts.append(verdict(2, self.verdict))  # NFTA_SET_ELEM_DATA
         if self.flags:
             parts.append(be32(3, self.flags))  # NFTA_SET_ELEM_FLAGS
         return nest(1, *parts)  # NFTA_LIST_ELEM
@@ -145,20 +116,6 @@ class Batch:
     def _add(self, family: str, mtype: int, flags: int, payload: bytes) -> "Batch":
         self.messages.append((FAMILIES[family], mtype, flags, payload))
         return self
-
-    def add_chain(self, family: str, table: str, chain: str) -> "Batch":
-        return self._add(family, NEWCHAIN, NLM_F_CREATE, string(1, table) + string(3, chain))
-
-    def delete_chain(self, family: str, table: str, chain: str) -> "Batch":
-        return self._add(family, DELCHAIN, 0, string(1, table) + string(3, chain))
-
-    def flush_chain(self, family: str, table: str, chain: str) -> "Batch":
-        """Delete every rule of `chain` (a DELRULE without a handle)."""
-        return self._add(family, DELRULE, 0, string(1, table) + string(2, chain))
-
-    def add_rule(self, family: str, table: str, chain: str, *exprs: bytes) -> "Batch":
-        payload = string(1, table) + string(2, chain) + nest(4, *exprs)
-        return self._add(family, NEWRULE, NLM_F_CREATE | NLM_F_APPEND, payload)
 
     def elements(self, verb: str, family: str, table: str, set_name: str,
                  elems: list[Element]) -> "Batch":
