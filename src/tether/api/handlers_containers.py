@@ -17,7 +17,7 @@ from tether.api.middleware import api_version
 from tether.api.schema_containers import parse_container_create
 from tether.api.schema_inspect import render_container, render_summary
 from tether.api.streams import (
-    end_hijack, frame, hijack, stream_content_type, wants_upgrade, watch_disconnect,
+    frame, stream_content_type, watch_disconnect,
 )
 from tether.errors import InvalidArgument
 from tether.model import ContainerState
@@ -158,31 +158,6 @@ async def copy_chunks(response: web.StreamResponse, chunks: AsyncIterator[tuple[
         await response.write(data if tty else frame(kind, data))
 
 
-async def attach_container(request: web.Request) -> web.StreamResponse:
-    """`POST /containers/{id}/attach?stream=1`: the container's new output until it exits.
-
-    Output written before the attach is not replayed; stdin is not forwarded yet.
-    """
-    engine = engine_of(request)
-    view = await engine.inspect_container(request.match_info["id"])
-    tty = view.container.spec.tty
-    content_type = stream_content_type(tty, api_version(request))
-    chunks = await engine.attach(view.container.id, stdout=query_bool(request, "stdout"),
-                                 stderr=query_bool(request, "stderr"))
-    if not wants_upgrade(request):
-        response = web.StreamResponse(status=200, headers={"Content-Type": content_type})
-        await response.prepare(request)
-        await copy_chunks(response, chunks, tty)
-        await response.write_eof()
-        return response
-    response, _stdin = await hijack(request, content_type)
-    try:
-        await copy_chunks(response, chunks, tty)
-    finally:
-        end_hijack(request)
-    return response
-
-
 ROUTES = [
     ("POST", "/containers/create", create_container),
     ("GET", "/containers/json", list_containers),
@@ -195,5 +170,4 @@ ROUTES = [
     ("POST", "/containers/{id}/rename", rename_container),
     ("DELETE", "/containers/{id}", remove_container),
     ("GET", "/containers/{id}/logs", container_logs),
-    ("POST", "/containers/{id}/attach", attach_container),
 ]

@@ -183,6 +183,24 @@ class Engine:
             if not drained.done():
                 drained.set_result(None)
 
+    def attach_stdin(self, ref: str):
+        """A writer on the container's stdin (see runtime.console.StdinWriter)."""
+        return self.runtime.stdin_writer(self.containers.get(ref).id)
+
+    def resize_container(self, ref: str, height: int, width: int) -> None:
+        """Resize a running container's terminal; without a TTY it is a no-op, as in Docker.
+
+        Raises: NotFound. Conflict: the container is not running.
+        """
+        c = self.containers.get(ref)
+        if not c.state.running:
+            raise Conflict(f"Container {c.id} is not running")
+        if c.spec.tty:
+            self.runtime.resize(c.id, height, width)
+
+    def resize_exec(self, exec_id: str, height: int, width: int) -> None:
+        self.execs.resize(exec_id, height, width)
+
     # ---- exec ------------------------------------------------------------------------------
 
     async def create_exec(self, container_ref: str, spec: ExecSpec) -> str:

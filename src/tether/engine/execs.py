@@ -33,6 +33,7 @@ class ExecRun:
         code = await self.process.wait()
         inst = self.registry.instances[self.exec_id]
         self.registry.instances[self.exec_id] = replace(inst, running=False, exit_code=code)
+        self.registry.processes.pop(self.exec_id, None)
         return code
 
 
@@ -43,6 +44,7 @@ class Execs:
         self.containers = containers
         self.runtime = runtime
         self.instances: dict[str, ExecInstance] = {}
+        self.processes: dict[str, object] = {}  # started execs, for resize
 
     async def create(self, container_ref: str, spec: ExecSpec) -> str:
         c = self.containers.get(container_ref)
@@ -67,4 +69,18 @@ class Execs:
             raise Conflict(f"Container {c.id} is not running")
         process = await self.runtime.exec(c.id, inst.spec)
         self.instances[exec_id] = replace(inst, running=True, pid=process.pid)
+        self.processes[exec_id] = process
         return ExecRun(self, exec_id, process)
+
+    def resize(self, exec_id: str, height: int, width: int) -> None:
+        """Resize a running exec's terminal; an exec without one ignores it, as in Docker.
+
+        Raises:
+            NotFound: unknown exec. Conflict: it is not running.
+        """
+        inst = self.get(exec_id)
+        process = self.processes.get(exec_id)
+        if not inst.running or process is None:
+            raise Conflict(f"Exec {exec_id} is not running")
+        if hasattr(process, "resize"):
+            process.resize(height, width)

@@ -54,6 +54,17 @@ class ExecStream(Protocol):
     async def wait(self) -> int: ...
 
 
+class StdinSink(Protocol):
+    """An attached client's writer on a container's stdin; `close` may give it EOF."""
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def finish(self) -> None:
+        """Close once the container holds its end of stdin (it may not have started yet)."""
+
+    def close(self) -> None: ...
+
+
 class EngineApi(Protocol):
     """What `tether.api` may call. `tether.engine.Engine` implements it."""
 
@@ -86,6 +97,12 @@ class EngineApi(Protocol):
     async def attach(self, ref: str, *, stdout: bool, stderr: bool
                      ) -> AsyncIterator[tuple[int, bytes]]:
         """Output from now until the container's next exit; registered before it returns."""
+
+    def attach_stdin(self, ref: str) -> StdinSink:
+        """A writer on the container's stdin, for one attached client."""
+
+    def resize_container(self, ref: str, height: int, width: int) -> None: ...
+    def resize_exec(self, exec_id: str, height: int, width: int) -> None: ...
 
     # exec
     async def create_exec(self, container_ref: str, spec: ExecSpec) -> str: ...

@@ -52,6 +52,7 @@ class BundleInputs:
     netns_path: str | None = None
     privileged: bool = False
     cap_add: tuple[str, ...] = ()
+    tty: bool = False
 
 
 def capabilities(privileged: bool, cap_add: tuple[str, ...]) -> list[str]:
@@ -77,7 +78,7 @@ def capabilities(privileged: bool, cap_add: tuple[str, ...]) -> list[str]:
 def process_spec(b: BundleInputs) -> dict:
     caps = capabilities(b.privileged, b.cap_add)
     return {
-        "terminal": False,
+        "terminal": b.tty,
         "user": {"uid": b.uid, "gid": b.gid},
         "args": list(b.args),
         "env": list(b.env),

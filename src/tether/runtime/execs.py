@@ -6,6 +6,7 @@ import asyncio
 from typing import AsyncIterator
 
 from tether.model import ExecSpec
+from tether.runtime.ptyexec import TtyExecProcess, start_tty_exec
 from tether.runtime.rootfs import find_executable, not_found_message, resolve_user
 
 NOT_RUNNABLE = 126  # Docker's exit code when an exec cannot start its command
@@ -82,7 +83,7 @@ def exec_args(spec: ExecSpec, uid_gid: tuple[int, int] | None) -> list[str]:
 
 
 async def start_exec(runc: list[str], cid: str, rootfs: str, process: dict,
-                     spec: ExecSpec) -> ExecProcess:
+                     spec: ExecSpec) -> ExecProcess | TtyExecProcess:
     """Start `spec` in container `cid`, whose bundle process is `process`.
 
     Raises:
@@ -95,6 +96,9 @@ async def start_exec(runc: list[str], cid: str, rootfs: str, process: dict,
         return ExecProcess(None, "OCI runtime exec failed: exec failed: unable to start "
                            f"container process: {not_found_message(cmd)}: unknown")
     user = resolve_user(rootfs, spec.user) if spec.user else None
+    if spec.tty:
+        return await start_tty_exec(
+            [*runc, "exec", "--tty", *exec_args(spec, user), cid, *spec.cmd])
     pipe, null = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
     proc = await asyncio.create_subprocess_exec(
         *runc, "exec", *exec_args(spec, user), cid, *spec.cmd,

@@ -20,6 +20,8 @@ from typing import Awaitable, Callable, AsyncIterator
 from tether.errors import InvalidArgument, KernelError, NotFound
 from tether.model import Container, ExecSpec, Image
 from tether.runtime import bundle, logs, shim
+from tether.runtime import console
+from tether.runtime.console import StdinWriter, stdin_held
 from tether.runtime.cgroups import remove_cgroups, sweep_cgroups
 from tether.runtime.execs import ExecProcess, start_exec
 from tether.runtime.files import atomic_write_json, read_json, read_text
@@ -92,12 +94,14 @@ class Runtime:
         env = tuple(c.env or image.env)
         if not any(e.startswith("PATH=") for e in env):
             env = (f"PATH={DEFAULT_PATH}",) + env
+        if c.spec.tty and not any(e.startswith("TERM=") for e in env):
+            env += ("TERM=xterm",)  # as Docker does for a container with a TTY
         return bundle.BundleInputs(
             cid=c.id, rootfs=self.rootfs_path(c.id), hosts=self.hosts_path(c.id),
             resolv=self.resolv_path(c.id), hostname_file=self.hostname_path(c.id),
             args=(c.path, *c.args) if c.path else (), env=env, hostname=c.hostname,
             cwd=c.spec.working_dir or image.working_dir or "/", uid=uid, gid=gid,
-            privileged=c.spec.privileged, cap_add=c.spec.cap_add)
+            privileged=c.spec.privileged, cap_add=c.spec.cap_add, tty=c.spec.tty)
 
     async def start(self, c: Container, netns_path: str | None) -> int:
         """Start the prepared container in `netns_path` (None: the host's); return its pid.
@@ -119,14 +123,19 @@ class Runtime:
             _unlink(os.path.join(d, name))
         os.makedirs(self.runc_root, exist_ok=True)
         async with DirWatch(d) as watch:
-            await shim.launch(d, self.runc, self.runc_root, c.id, c.spec.open_stdin)
-            while not os.path.exists(os.path.join(d, "init.pid")):
-                if os.path.exists(os.path.join(d, "exit_code")):
-                    raise KernelError(self._runc_error(c.id))
-                if not await watch.changed(START_TIMEOUT):
-                    raise KernelError(f"container {c.short_id} did not start within "
-                                      f"{START_TIMEOUT:.0f} s")
+            with stdin_held(d, c.spec.open_stdin):
+                await shim.launch(d, self.runc, self.runc_root, c.id, shim.Stdio.of(c.spec))
+                await self._until_started(c, watch)
         return int(read_text(os.path.join(d, "init.pid")) or 0)
+
+    async def _until_started(self, c: Container, watch: DirWatch) -> None:
+        d = self.files_dir(c.id)
+        while not os.path.exists(os.path.join(d, "init.pid")):
+            if os.path.exists(os.path.join(d, "exit_code")):
+                raise KernelError(self._runc_error(c.id))
+            if not await watch.changed(START_TIMEOUT):
+                raise KernelError(f"container {c.short_id} did not start within "
+                                  f"{START_TIMEOUT:.0f} s")
 
     def _check_command(self, cid: str, process: dict) -> None:
         args = process.get("args") or []
@@ -268,6 +277,14 @@ class Runtime:
             raise NotFound(f"No such container: {cid}")
         return await start_exec([self.runc, "--root", self.runc_root], cid,
                                 self.rootfs_path(cid), config["process"], spec)
+
+    def stdin_writer(self, cid: str) -> StdinWriter:
+        """A writer on the container's stdin FIFO (for an attached client)."""
+        return StdinWriter(os.path.join(self.data_root, cid))
+
+    def resize(self, cid: str, height: int, width: int) -> None:
+        """Resize the container's terminal. Raises: Conflict: it has no running TTY."""
+        console.resize(os.path.join(self.data_root, cid), height, width)
 
     async def _run_runc(self, *args: str) -> tuple[int, str, str]:
         proc = await asyncio.create_subprocess_exec(

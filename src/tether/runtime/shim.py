@@ -10,6 +10,7 @@ The shim
        stderr.log (two files: the order between the two streams is lost),
     4. writes runc's exit status to exit_code by a rename. runc reports a container killed by
        signal N as 128+N, Docker's convention (137 after SIGKILL).
+A container with a TTY gets the Python pty shim instead (ptyshim.py), same files.
 runc writes init.pid by a rename once the container's process runs: that is the start signal.
 """
 
@@ -17,32 +18,65 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+from dataclasses import dataclass
 
 from tether.errors import KernelError
+from tether.runtime import ptyshim
 
 SHIM_NAME = "tether-shim"
-# $1 dir  $2 runc  $3 runc root  $4 container id  $5 "1" to keep stdin open
+# $1 dir  $2 runc  $3 runc root  $4 container id  $5 "1" keep stdin open, "2" stdin once
 SCRIPT = r"""
 cd "$1" || exit 125
 echo $$ > shim.pid.tmp && mv -f shim.pid.tmp shim.pid
-if [ "$5" = 1 ]; then exec 0<>stdin; else exec 0</dev/null; fi
+case "$5" in 1) exec 0<>stdin;; 2) exec 0<stdin;; *) exec 0</dev/null;; esac
 "$2" --root "$3" --log "$1/runc.log" --log-format json run --bundle "$1" \
     --pid-file "$1/init.pid" "$4" >>stdout.log 2>>stderr.log
 echo $? > exit_code.tmp && mv -f exit_code.tmp exit_code
 """
 
 
-async def launch(directory: str, runc: str, runc_root: str, cid: str, open_stdin: bool) -> None:
+@dataclass(frozen=True)
+class Stdio:
+    """How the container's stdio is wired: a TTY (the pty shim), and its stdin."""
+
+    tty: bool = False
+    open_stdin: bool = False
+    stdin_once: bool = False
+
+    @classmethod
+    def of(cls, spec) -> "Stdio":
+        return cls(spec.tty, spec.open_stdin, spec.stdin_once)
+
+    def shell_mode(self) -> str:
+        """The shell shim's $5: a FIFO that never ends, one that ends with its writers, none.
+
+        With "2" the shim's open blocks until a writer exists: the runtime holds one
+        while the container starts (console.stdin_held), an attached client another.
+        """
+        if not self.open_stdin:
+            return "0"
+        return "2" if self.stdin_once else "1"
+
+
+def shim_argv(directory: str, runc: str, runc_root: str, cid: str, stdio: Stdio) -> list[str]:
+    if stdio.tty:
+        return [sys.executable, "-I", ptyshim.__file__, SHIM_NAME, directory, runc, runc_root,
+                cid]
+    return ["/bin/sh", "-c", SCRIPT, SHIM_NAME, directory, runc, runc_root, cid,
+            stdio.shell_mode()]
+
+
+async def launch(directory: str, runc: str, runc_root: str, cid: str, stdio: Stdio) -> None:
     """Fork the shim away from the daemon; returns as soon as it is on its own."""
-    if open_stdin and not os.path.exists(os.path.join(directory, "stdin")):
-        os.mkfifo(os.path.join(directory, "stdin"), 0o600)
+    if stdio.tty and not os.path.exists(os.path.join(directory, "ctl")):
+        os.mkfifo(os.path.join(directory, "ctl"), 0o600)
     # The shim's stderr goes to a file: a pipe would be inherited by the forked shim and
     # keep us waiting for EOF until the container exits.
     log_path = os.path.join(directory, "shim.log")
     with open(log_path, "ab") as log:
         proc = await asyncio.create_subprocess_exec(
-            "setsid", "-f", "/bin/sh", "-c", SCRIPT, SHIM_NAME, directory, runc, runc_root, cid,
-            "1" if open_stdin else "0",
+            "setsid", "-f", *shim_argv(directory, runc, runc_root, cid, stdio),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=log, cwd=directory, start_new_session=True)
     if await proc.wait() != 0:
