@@ -25,7 +25,7 @@ def run(ctx, argv: list[str]) -> int:
     from tether.cli.runflags import parse
 
     try:
-        opts, _ = parse("run", argv)
+        opts, a = parse("run", argv)
         ident = ctx.client.create_container(opts)["Id"]
     except TetherError as err:
         return report_run(err, "run")
@@ -39,7 +39,8 @@ def run(ctx, argv: list[str]) -> int:
         return 0
     from tether.cli.streams import run_attached
 
-    return run_attached(ctx.client, ident, opts.tty, opts.auto_remove)
+    return run_attached(ctx.client, ident, opts.tty, opts.auto_remove, stdin=opts.stdin,
+                        detach_keys=a.detach_keys)
 
 
 def start(ctx, argv: list[str]) -> int:

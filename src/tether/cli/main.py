@@ -14,7 +14,7 @@ COMMANDS = {
     "start": ("tether.cli.container", "start"), "stop": ("tether.cli.container", "stop"),
     "kill": ("tether.cli.container", "kill"), "rm": ("tether.cli.container", "rm"),
     "ps": ("tether.cli.listing", "ps"), "inspect": ("tether.cli.listing", "inspect"),
-    "logs": ("tether.cli.streams", "logs"), "exec": ("tether.cli.streams", "exec_"),
+    "logs": ("tether.cli.streams", "logs"), "attach": ("tether.cli.streams", "attach"), "exec": ("tether.cli.streams", "exec_"),
     "image": ("tether.cli.image", "main"), "images": ("tether.cli.image", "ls"),
     "import": ("tether.cli.image", "import_"), "version": ("tether.cli.image", "version"),
 }
@@ -34,6 +34,7 @@ Commands:
   ps          List containers
   inspect     Return low-level information on objects
   logs        Fetch the logs of a container
+  attach      Attach to a running container (detach: CTRL-p CTRL-q)
   exec        Execute a command in a running container
   image       Manage images (import, ls, rm, inspect)
   version     Show the tether version information

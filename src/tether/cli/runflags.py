@@ -26,6 +26,7 @@ def parser(command: str) -> Parser:
                         (("-u", "--user"), "user")):
         p.add_argument(*flags, dest=dest, default="")
     p.add_argument("--entrypoint", default=None)
+    p.add_argument("--detach-keys", default="")
     for flags, dest in ((("-d", "--detach"), "detach"), (("--rm",), "rm"),
                         (("-P", "--publish-all"), "publish_all"),
                         (("-i", "--interactive"), "interactive"), (("-t", "--tty"), "tty"),

@@ -56,36 +56,75 @@ def exec_(ctx, argv: list[str]) -> int:
     if a.detach:
         ctx.client.start_exec_detached(exec_id)
         return 0
-    pump(ctx.client.start_exec(exec_id, tty=a.tty))
+    from tether.cli.terminal import session
+
+    session(ctx.client.start_exec_stream(exec_id, a.tty), tty=a.tty, stdin=a.interactive,
+            resize=lambda h, w: ctx.client.resize_exec(exec_id, h, w))
     return exec_exit_code(ctx.client.inspect_exec(exec_id))
 
 
-def run_attached(client, ident: str, tty: bool, auto_remove: bool) -> int:
+def run_attached(client, ident: str, tty: bool, auto_remove: bool, stdin: bool = False,
+                 detach_keys: str = "") -> int:
     """Docker's order: attach and register the wait before start, so no output is lost.
 
-    When the daemon has no attach endpoint yet, fall back to following the logs after start.
+    With the detach keys the daemon ends the stream while the container runs on: then
+    return 0 at once, without waiting or removing it.
     """
+    from tether.cli.terminal import session
     from tether.client.views import exit_code_of_wait
 
     try:
         waiter = client.wait_container(ident, "removed" if auto_remove else "next-exit")
-        frames = _attach_or_none(client, ident, tty)
+        resp = client.attach_stream(ident, stdin=stdin, detach_keys=detach_keys)
         client.start_container(ident)
     except TetherError as err:
         _cleanup(client, ident, auto_remove)
         return report_run(err, "run")
-    try:
-        if frames is None:
-            frames = client.logs(ident, follow=True, tty=tty)
-        pump(frames)
-    except NotFound:
-        pass
+    session(resp, tty=tty, stdin=stdin,
+            resize=lambda h, w: client.resize_container(ident, h, w))
+    if stdin and _still_running(client, ident):
+        waiter.close()
+        return 0
     try:
         code = exit_code_of_wait(waiter.json())
     except TetherError as err:
         return report_run(err, "run")
     _cleanup(client, ident, auto_remove)
     return code
+
+
+def _still_running(client, ident: str) -> bool:
+    try:
+        return bool((client.inspect_container(ident).get("State") or {}).get("Running"))
+    except TetherError:
+        return False
+
+
+def attach(ctx, argv: list[str]) -> int:
+    """`tether attach [--no-stdin] [--detach-keys KEYS] CONTAINER`."""
+    p = Parser("attach")
+    p.add_argument("--no-stdin", action="store_true")
+    p.add_argument("--detach-keys", default="")
+    p.add_argument("--sig-proxy", default="true")
+    p.add_argument("container")
+    a = p.parse_args(argv)
+    from tether.cli.terminal import session
+
+    info = ctx.client.inspect_container(a.container)
+    config, ident = info.get("Config") or {}, info["Id"]
+    if not (info.get("State") or {}).get("Running"):
+        sys.stderr.write("You cannot attach to a stopped container, start it first\n")
+        return 1
+    stdin = bool(config.get("OpenStdin")) and not a.no_stdin
+    resp = ctx.client.attach_stream(ident, stdin=stdin, detach_keys=a.detach_keys)
+    session(resp, tty=bool(config.get("Tty")), stdin=stdin,
+            resize=lambda h, w: ctx.client.resize_container(ident, h, w))
+    if _still_running(ctx.client, ident):
+        return 0
+    try:
+        return int((ctx.client.inspect_container(ident).get("State") or {}).get("ExitCode", 0))
+    except TetherError:
+        return 0
 
 
 def _attach_or_none(client, ident: str, tty: bool):

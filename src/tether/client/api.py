@@ -159,6 +159,27 @@ class Client:
                           headers={"Content-Type": "text/plain"}, upgrade=True)
         return _frames(resp, tty)
 
+    def attach_stream(self, ident: str, *, stdin: bool, detach_keys: str = "") -> Response:
+        """Hijack the container's streams, stdin included when asked; the raw Response
+        (write stdin to `.sock`, read output from `.body`)."""
+        query = {"stderr": "1", "stdout": "1", "stream": "1", "stdin": "1" if stdin else None,
+                 "detachKeys": detach_keys or None}
+        return self._call("POST", f"/containers/{ident}/attach", query=query,
+                          headers={"Content-Type": "text/plain"}, upgrade=True)
+
+    def resize_container(self, ident: str, height: int, width: int) -> None:
+        self._call("POST", f"/containers/{ident}/resize",
+                   query={"h": str(height), "w": str(width)}).close()
+
+    def resize_exec(self, exec_id: str, height: int, width: int) -> None:
+        self._call("POST", f"/exec/{exec_id}/resize",
+                   query={"h": str(height), "w": str(width)}).close()
+
+    def start_exec_stream(self, exec_id: str, tty: bool) -> Response:
+        """Start an exec attached (HTTP upgrade); the raw Response, as `attach_stream`."""
+        return self._call("POST", f"/exec/{exec_id}/start",
+                          body={"Detach": False, "Tty": tty}, upgrade=True)
+
     # exec
 
     def create_exec(self, container: str, cmd: list[str], **kw) -> str:
