@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from tether.cli.args import Parser
@@ -75,13 +76,17 @@ def run_attached(client, ident: str, tty: bool, auto_remove: bool, stdin: bool =
 
     try:
         waiter = client.wait_container(ident, "removed" if auto_remove else "next-exit")
-        resp = client.attach_stream(ident, stdin=stdin, detach_keys=detach_keys)
+        resp = _attach_or_none(client, ident, stdin, detach_keys)
         client.start_container(ident)
     except TetherError as err:
         _cleanup(client, ident, auto_remove)
         return report_run(err, "run")
-    session(resp, tty=tty, stdin=stdin,
-            resize=lambda h, w: client.resize_container(ident, h, w))
+    if resp is None:  # a daemon without attach: follow the logs instead
+        with contextlib.suppress(NotFound):
+            pump(client.logs(ident, follow=True, tty=tty))
+    else:
+        session(resp, tty=tty, stdin=stdin,
+                resize=lambda h, w: client.resize_container(ident, h, w))
     if stdin and _still_running(client, ident):
         waiter.close()
         return 0
@@ -127,9 +132,9 @@ def attach(ctx, argv: list[str]) -> int:
         return 0
 
 
-def _attach_or_none(client, ident: str, tty: bool):
+def _attach_or_none(client, ident: str, stdin: bool, detach_keys: str):
     try:
-        return client.attach(ident, tty)
+        return client.attach_stream(ident, stdin=stdin, detach_keys=detach_keys)
     except TetherError as err:
         if err.status in (404, 405, 501):
             return None

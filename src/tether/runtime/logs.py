@@ -81,8 +81,10 @@ async def read(directory: str, streams: list[tuple[int, str]], *, tail: int | No
                 if done.done():
                     break
                 changed = asyncio.ensure_future(watch.changed())
-                await asyncio.wait({done, changed}, return_when=asyncio.FIRST_COMPLETED)
-                changed.cancel()
+                try:  # a reader cancelled here (a detached client) must not leak the task
+                    await asyncio.wait({done, changed}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    changed.cancel()
             async for item in _drain(directory, offsets):
                 yield item
         finally:
