@@ -76,6 +76,8 @@ def test_run_it_detach_reattach_exit(daemon, busybox_image, which):
     assert term.wait() == 0
     assert _running(daemon, name)
     term = Term([*cli, "attach", name], daemon.env)
+    term.send(b"\r")
+    term.expect(b"# ")  # a new prompt: the attach is in place
     term.send(b"stty size; echo $((7*8))y\r")
     term.expect(b"56y")
     assert b"30 100" in term.seen
@@ -145,3 +147,46 @@ def test_tty_container_survives_a_daemon_restart(daemon, busybox_image):
     out = daemon.docker("inspect", "-f", "{{.State.ExitCode}}", "keep").stdout.strip()
     assert out == "2"
     daemon.docker("rm", "keep", check=True)
+
+
+def test_docker_py_attach_socket_and_websocket(daemon, docker_client, busybox_image):
+    """docker-py's attach socket carries stdin and framed stdout; the websocket variant too."""
+    import asyncio
+    import socket as socketlib
+
+    import aiohttp
+
+    c = docker_client.containers.create(busybox_image, "sh", stdin_open=True, name="dpy")
+    sock = c.attach_socket(params={"stdin": 1, "stdout": 1, "stream": 1})
+    raw = sock._sock if hasattr(sock, "_sock") else sock
+    c.start()
+    raw.sendall(b"echo $((8*8))p\n")
+    got = b""
+    raw.settimeout(20)
+    while b"64p\n" not in got:
+        chunk = raw.recv(4096)
+        assert chunk, got
+        got += chunk
+    assert got.startswith(b"\x01\x00\x00\x00")  # a multiplexed stdout frame
+    raw.shutdown(socketlib.SHUT_WR)  # docker-py set StdinOnce: the shell gets EOF and ends
+    assert c.wait(timeout=20)["StatusCode"] == 0
+    raw.close()
+    c.remove()
+    daemon.docker("run", "-di", "--name", "wsc", busybox_image, "sh", check=True)
+
+    async def over_websocket() -> bytes:
+        connector = aiohttp.UnixConnector(path=daemon.socket)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            url = "http://tether/v1.50/containers/wsc/attach/ws?stream=1&stdin=1&stdout=1"
+            async with session.ws_connect(url) as ws:
+                await ws.send_bytes(b"echo $((3*3))w\n")
+                seen = b""
+                while b"9w\n" not in seen:
+                    msg = await asyncio.wait_for(ws.receive(), 20)
+                    assert msg.type == aiohttp.WSMsgType.BINARY, msg
+                    seen += msg.data
+                return seen
+
+    assert b"9w\n" in asyncio.run(over_websocket())
+    assert _running(daemon, "wsc")
+    daemon.docker("rm", "-f", "wsc", check=True)

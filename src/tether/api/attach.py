@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 from typing import AsyncIterator
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from tether.api.context import engine_of
 from tether.api.detachkeys import DetachMatcher, parse_detach_keys
@@ -55,7 +55,7 @@ async def attach_container(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def copy_output(response: web.StreamResponse,
+async def copy_output(response,
                       chunks: AsyncIterator[tuple[int, bytes]], tty: bool) -> None:
     """Raw bytes with a TTY, multiplexed frames without; a client gone is not an error."""
     with contextlib.suppress(ConnectionError):
@@ -76,7 +76,7 @@ async def pump_input(stdin: Stdin, sink: StdinSink, keys: bytes) -> str:
     return STDIN_EOF
 
 
-async def run_attach(response: web.StreamResponse, chunks: AsyncIterator[tuple[int, bytes]],
+async def run_attach(response, chunks: AsyncIterator[tuple[int, bytes]],
                      stdin: Stdin, sink: StdinSink | None, tty: bool, keys: bytes) -> None:
     output = asyncio.ensure_future(copy_output(response, chunks, tty))
     if sink is None:
@@ -93,6 +93,62 @@ async def run_attach(response: web.StreamResponse, chunks: AsyncIterator[tuple[i
         for task in (output, pump):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+class _WebSocketWriter:
+    """`copy_output`'s writer over a websocket: one binary message per chunk."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+
+    async def write(self, data: bytes) -> None:
+        await self.ws.send_bytes(data)
+
+
+async def _read_messages(ws: web.WebSocketResponse, stdin: Stdin) -> None:
+    async for msg in ws:
+        if msg.type in (WSMsgType.BINARY, WSMsgType.TEXT):
+            stdin.feed(msg.data if isinstance(msg.data, bytes) else msg.data.encode())
+    stdin.close()
+
+
+async def attach_container_ws(request: web.Request) -> web.WebSocketResponse:
+    """`GET /containers/{id}/attach/ws`: the same streams over a websocket, never framed."""
+    engine = engine_of(request)
+    c = (await engine.inspect_container(request.match_info["id"])).container
+    keys = parse_detach_keys(request.query.get("detachKeys", ""))
+    chunks = await engine.attach(c.id, stdout=query_bool(request, "stdout"),
+                                 stderr=query_bool(request, "stderr"))
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    stdin = Stdin()
+    reader = asyncio.ensure_future(_read_messages(ws, stdin))
+    want_stdin = query_bool(request, "stdin") and c.spec.open_stdin
+    sink = engine.attach_stdin(c.id) if want_stdin else None
+    try:
+        await run_attach(_WebSocketWriter(ws), chunks, stdin, sink, True, keys)
+    finally:
+        reader.cancel()
+        if sink is not None:
+            sink.close()
+        await ws.close()
+    return ws
+
+
+class ExecSink:
+    """An exec's stdin as a StdinSink, so an exec shares the attach's detach-key pump."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    async def write(self, data: bytes) -> None:
+        await self.stream.write_stdin(data)
+
+    async def finish(self) -> None:
+        self.stream.close_stdin()
+
+    def close(self) -> None:
+        """The exec's stdin closes when its stream ends, not here."""
 
 
 def _size(request: web.Request) -> tuple[int, int]:
@@ -116,6 +172,7 @@ async def resize_exec(request: web.Request) -> web.Response:
 
 ROUTES = [
     ("POST", "/containers/{id}/attach", attach_container),
+    ("GET", "/containers/{id}/attach/ws", attach_container_ws),
     ("POST", "/containers/{id}/resize", resize_container),
     ("POST", "/exec/{id}/resize", resize_exec),
 ]

@@ -13,8 +13,10 @@ from tether.api.jsonbody import get_bool, read_json
 from tether.api.middleware import api_version
 from tether.api.schema_containers import parse_exec_create
 from tether.api.streams import (
-    Stdin, end_hijack, frame, hijack, pump_stdin, stream_content_type, wants_upgrade,
+    Stdin, end_hijack, frame, hijack, stream_content_type, wants_upgrade,
 )
+from tether.api.attach import DETACHED, ExecSink, pump_input
+from tether.api.detachkeys import parse_detach_keys
 from tether.engine.facade import EngineApi, ExecInstance, ExecStream
 from tether.errors import TetherError
 
@@ -35,6 +37,7 @@ async def start_exec(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, required=False)
     engine = engine_of(request)
     instance = await engine.inspect_exec(request.match_info["id"])
+    parse_detach_keys(instance.spec.detach_keys)  # a bad spec is refused before the hijack
     if get_bool(body, "Detach"):
         _drain_in_background(request, await engine.start_exec(instance.id))
         return web.Response(status=200)
@@ -64,16 +67,22 @@ async def _run_hijacked(response: web.StreamResponse, engine: EngineApi,
         message = f"Error running exec {instance.id} in container: {exc}\n".encode()
         await response.write(message if tty else frame(1, message))
         return
-    pump = None
-    if instance.spec.attach_stdin:
-        pump = asyncio.create_task(pump_stdin(stdin, stream.write_stdin, stream.close_stdin))
-    try:
+    if not instance.spec.attach_stdin:
         await _copy_output(response, stream, tty)
+        return
+    keys = parse_detach_keys(instance.spec.detach_keys)
+    output = asyncio.ensure_future(_copy_output(response, stream, tty))
+    pump = asyncio.ensure_future(pump_input(stdin, ExecSink(stream), keys))
+    try:
+        await asyncio.wait({output, pump}, return_when=asyncio.FIRST_COMPLETED)
+        if not output.done() and pump.result() != DETACHED:
+            await output
     finally:
-        if pump is not None:
-            pump.cancel()
+        for task in (output, pump):
+            task.cancel()
+        for task in (output, pump):
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pump
+                await task
 
 
 async def _copy_output(response: web.StreamResponse, stream: ExecStream, tty: bool) -> None:

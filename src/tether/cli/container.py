@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from tether.cli.args import Parser, write
@@ -26,6 +27,9 @@ def run(ctx, argv: list[str]) -> int:
 
     try:
         opts, a = parse("run", argv)
+        if opts.tty and opts.stdin and not opts.detach and not os.isatty(0):
+            sys.stderr.write("the input device is not a TTY\n")
+            return 1
         ident = ctx.client.create_container(opts)["Id"]
     except TetherError as err:
         return report_run(err, "run")

@@ -29,7 +29,7 @@ def raw_terminal(enabled: bool) -> Iterator[None]:
     import tty
 
     saved = termios.tcgetattr(0)
-    tty.setraw(0)
+    tty.setraw(0, termios.TCSANOW)  # TCSAFLUSH would drop keys typed before the attach
     try:
         yield
     finally:
@@ -66,11 +66,11 @@ def _copy_stdin(sock: socket.socket) -> None:
 def session(resp: Response, *, tty: bool, stdin: bool,
             resize: Callable[[int, int], None] | None) -> None:
     """Copy stdin to the stream and its output to ours until the daemon ends it."""
-    if stdin:
-        threading.Thread(target=_copy_stdin, args=(resp.sock,), daemon=True).start()
     out, err = sys.stdout.buffer, sys.stderr.buffer
     try:
         with raw_terminal(tty and stdin), forward_resizes(resize if tty else None):
+            if stdin:  # after raw mode is set: nothing typed is echoed twice or lost
+                threading.Thread(target=_copy_stdin, args=(resp.sock,), daemon=True).start()
             for kind, data in iter_frames(resp.body, tty):
                 target = err if kind == 2 else out
                 target.write(data)
