@@ -212,7 +212,7 @@ class FakeEngine:
         c = self._ctr(ref)
         if c.state.running:
             raise NotModified("container already started")
-        self._put(dataclasses.replace(c, state=ContainerState(
+        self._put(dataclasses.replace(c, ports=c.spec.port_bindings, state=ContainerState(
             status="running", pid=4242, started_at="2026-11-28T02:47:42.355328164Z")))
 
     def _finish(self, c: Container, code: int) -> None:

@@ -37,13 +37,22 @@ def parse_port_bindings(raw: dict[str, Any]) -> tuple[PortBinding, ...]:
         for binding in bindings or [{}]:
             if not isinstance(binding, dict):
                 raise InvalidArgument(f"invalid port binding for {key}")
-            host_port = get_str(binding, "HostPort")
-            if host_port and not (host_port.isdigit() and 0 < int(host_port) < 65536):
-                raise InvalidArgument(f"invalid host port for {key}: {host_port!r}")
+            first, end = _host_ports(key, get_str(binding, "HostPort"))
             out.append(PortBinding(container_port=port, proto=proto,
                                    host_ip=get_str(binding, "HostIp"),
-                                   host_port=int(host_port or 0)))
+                                   host_port=first, host_port_end=end))
     return tuple(out)
+
+
+def _host_ports(key: str, text: str) -> tuple[int, int]:
+    """HostPort "", "8080" or "8000-8010" as (first, end); end 0 for a single port."""
+    first, dash, end = text.partition("-")
+    nums = [first, end] if dash else [first]
+    if text and not all(n.isdigit() and 0 < int(n) < 65536 for n in nums):
+        raise InvalidArgument(f"invalid host port for {key}: {text!r}")
+    if dash and int(end) < int(first):
+        raise InvalidArgument(f"invalid port range for {key}: {text!r}")
+    return int(first or 0), int(end) if dash else 0
 
 
 def _entrypoint(body: dict[str, Any]) -> tuple[str, ...] | None:

@@ -98,10 +98,10 @@ def render_ports(c: Container) -> dict[str, Any]:
     if not c.state.running:
         return {}
     ports: dict[str, Any] = {key: None for key in c.spec.exposed_ports}
-    for pb in c.spec.port_bindings:
+    for pb in c.ports:
         key = f"{pb.container_port}/{pb.proto}"
         hosts = [pb.host_ip] if pb.host_ip else ["0.0.0.0", "::"]
-        port = str(pb.host_port) if pb.host_port else ""
+        port = str(pb.host_port)
         ports.setdefault(key, None)
         ports[key] = (ports[key] or []) + [{"HostIp": h, "HostPort": port} for h in hosts]
     return ports
@@ -141,8 +141,9 @@ def render_state(c: Container) -> dict[str, Any]:
 def _port_bindings(c: Container) -> dict[str, Any]:
     out: dict[str, list[dict[str, str]]] = {}
     for pb in c.spec.port_bindings:
+        end = f"-{pb.host_port_end}" if pb.host_port_end else ""
         out.setdefault(f"{pb.container_port}/{pb.proto}", []).append(
-            {"HostIp": pb.host_ip, "HostPort": str(pb.host_port) if pb.host_port else ""})
+            {"HostIp": pb.host_ip, "HostPort": f"{pb.host_port}{end}" if pb.host_port else ""})
     return out
 
 

@@ -20,6 +20,7 @@ from tether.engine.containers import Containers
 from tether.engine.discovery import Discovery
 from tether.engine.endpoints import Endpoints, next_ifname, placeholder
 from tether.engine.etcwriter import EtcWriter
+from tether.engine.ports import Ports
 from tether.engine.rollback import Rollback
 from tether.engine.state import State
 from tether.errors import Conflict, Forbidden, InvalidArgument, NotFound, NotModified
@@ -47,6 +48,7 @@ class Lifecycle:
         self.waiters: dict[str, list[tuple[str, asyncio.Future]]] = {}
         self.watchers: set[asyncio.Task] = set()
         self.readers: dict[str, set[asyncio.Future]] = {}
+        self.ports = Ports(state, endpoints.firewall)
 
     def lock(self, cid: str) -> asyncio.Lock:
         return self.locks.setdefault(cid, asyncio.Lock())
@@ -89,6 +91,7 @@ class Lifecycle:
                          else {n: plain_endpoint(ep) for n, ep in c.endpoints.items()})
             c = replace(c, endpoints=endpoints, sandbox_id=sandbox_id if netns else "",
                         sandbox_key=netns or "")
+            c = await self.ports.publish(c, image.exposed_ports, undo)
             await self.discovery.attach(c)
             undo.push(self.discovery.detach, c.id)
             await self.etc.write(c)
@@ -178,6 +181,10 @@ class Lifecycle:
     async def teardown(self, c: Container) -> None:
         """Undo a running container's network and mounts, best effort, logging failures."""
         await self.discovery.detach(c.id)
+        try:
+            await self.ports.unpublish(c)
+        except Exception:  # noqa: BLE001 - teardown goes on; reconcile rebuilds the maps
+            log.exception("unpublishing the ports of %s failed", c.name)
         own_netns = c.sandbox_key and not c.spec.network_mode.startswith("container:")
         for net_id, ep in c.endpoints.items():
             net = self.state.networks.get(net_id)
@@ -195,7 +202,8 @@ class Lifecycle:
             log.exception("runtime cleanup of %s failed", c.name)
         eps = {n: placeholder(self.state.networks[n], c.id, ep.request)
                for n, ep in c.endpoints.items() if n in self.state.networks}
-        await self.state.save_container(replace(c, endpoints=eps, sandbox_key="", sandbox_id=""))
+        await self.state.save_container(replace(c, endpoints=eps, sandbox_key="", sandbox_id="",
+                                                ports=()))
 
     async def stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
         c = self.containers.get(ref)
@@ -323,6 +331,7 @@ class Lifecycle:
                 continue
             running, _pid = await self.runtime.state(c.id)
             if running:
+                self.ports.adopt(c)
                 await self.discovery.attach(c)
                 self.exited[c.id] = asyncio.Event()
                 self.watch(c.id)

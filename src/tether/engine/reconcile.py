@@ -29,7 +29,8 @@ async def reconcile(engine: "Engine") -> None:
         (state.networks[n], ep) for c in running for n, ep in c.endpoints.items()
         if n in state.networks and ep.id
     ]
-    await engine.firewall.setup(list(state.networks.values()), endpoints)
+    await engine.firewall.setup(list(state.networks.values()), endpoints,
+                                engine.lifecycle.ports.all_mappings())
     await remove_orphan_sandboxes(engine, {c.sandbox_key for c in running})
     await remove_orphan_bridges(engine)
     for path in await engine.runtime.sweep({c.id for c in running}):

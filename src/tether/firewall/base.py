@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from tether.firewall.portrules import Mapping
 from tether.model import Endpoint, Network
 
 
@@ -14,8 +15,15 @@ class Firewall(Protocol):
     or endpoints (set and map elements, one chain per network). Never touches other tables.
     """
 
-    async def setup(self, networks: list[Network], endpoints: list[tuple[Network, Endpoint]]) -> None:
+    async def setup(self, networks: list[Network], endpoints: list[tuple[Network, Endpoint]],
+                    published: tuple[Mapping, ...] = ()) -> None:
         """Replace tether's tables with the complete ruleset for this state (start, reconcile)."""
+
+    async def publish(self, mappings: tuple[Mapping, ...]) -> None:
+        """Add a container's published ports (DNAT map elements), one transaction."""
+
+    async def unpublish(self, mappings: tuple[Mapping, ...]) -> None:
+        """Drop a container's published ports; absent ones are no error."""
 
     async def add_network(self, net: Network) -> None:
         """Start isolating, masquerading and filtering for `net`."""

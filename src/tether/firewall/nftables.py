@@ -7,7 +7,8 @@ import logging
 import os
 
 from tether.drivers.bridge_options import BridgeOptions
-from tether.firewall import batches, rules
+from tether.firewall import batches, portrules, rules
+from tether.firewall.portrules import Mapping
 from tether.firewall.rules import NetRules
 from tether.kernel import nft
 from tether.kernel.nfnl import Batch
@@ -58,16 +59,30 @@ class NftFirewall:
         self.table = table
 
     async def setup(
-        self, networks: list[Network], endpoints: list[tuple[Network, Endpoint]]
+        self, networks: list[Network], endpoints: list[tuple[Network, Endpoint]],
+        published: tuple[Mapping, ...] = (),
     ) -> None:
-        """Replace both tables with the full ruleset for this state, atomically."""
+        """Replace both tables with the full ruleset for this state (published ports of the
+        running containers included), atomically."""
         nets = [r for r in map(net_rules, networks) if r is not None]
         ports = [
             (r, ep.host_ifname)
             for net, ep in endpoints
             if ep.host_ifname and (r := net_rules(net)) is not None
         ]
-        await nft.apply(rules.full_ruleset(self.table, nets, ports))
+        script = rules.full_ruleset(self.table, nets, ports)
+        await nft.apply(script + "\n".join(portrules.all_elements(self.table, published)) + "\n")
+
+    async def publish(self, mappings: tuple[Mapping, ...]) -> None:
+        """Add a container's published ports: one transaction for all of them."""
+        script = portrules.publish(self.table, mappings)
+        if script:
+            await nft.apply(script)
+
+    async def unpublish(self, mappings: tuple[Mapping, ...]) -> None:
+        script = portrules.unpublish(self.table, mappings)
+        if script:
+            await nft.apply(script)
 
     async def add_network(self, net: Network) -> None:
         r = net_rules(net)
@@ -100,8 +115,15 @@ class NoFirewall:
     """A firewall that does nothing: for `--no-firewall` daemons and driver-only tests."""
 
     async def setup(
-        self, networks: list[Network], endpoints: list[tuple[Network, Endpoint]]
+        self, networks: list[Network], endpoints: list[tuple[Network, Endpoint]],
+        published: tuple[Mapping, ...] = (),
     ) -> None:
+        return None
+
+    async def publish(self, mappings: tuple[Mapping, ...]) -> None:
+        return None
+
+    async def unpublish(self, mappings: tuple[Mapping, ...]) -> None:
         return None
 
     async def add_network(self, net: Network) -> None:

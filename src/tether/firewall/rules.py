@@ -4,10 +4,11 @@ Layout (one `inet` table for filtering and NAT, one `bridge` table for icc=false
 
 - set `bridges`: every tether bridge; set `internal`: the bridges of --internal networks.
 - map `intra`: (bridge . same bridge) -> accept, or drop for an icc=false network.
-- chain `forward`, for traffic leaving a tether bridge: to its own bridge, the `intra`
-  verdict; from an internal network, drop; to another tether bridge, drop; elsewhere,
-  accept. Traffic into a tether bridge from anywhere else is accepted only when it is a
-  reply or was DNAT'ed (published ports), as Docker's FORWARD policy DROP does.
+- chain `forward`: DNAT'ed traffic into a tether bridge (published ports, from anywhere,
+  other networks included: see `portrules`) is accepted first. Then, for traffic leaving a
+  tether bridge: to its own bridge, the `intra` verdict; from an internal network, drop; to
+  another tether bridge, drop; elsewhere, accept. Traffic into a tether bridge from anywhere
+  else is accepted only when it is a reply, as Docker's FORWARD policy DROP does.
 - chain `postrouting`: masquerade sources in `masq4`/`masq6` leaving through a non-tether link.
 - bridge table: `iifname @no_icc_ports` drops IP bridged from a port of an icc=false bridge
   to another port. Ports, not bridges: this kernel lacks `meta ibrname` (NFT_BRIDGE_META),
@@ -75,12 +76,12 @@ def inet_skeleton(table: str) -> list[str]:
         f"add set {t} masq6 {{ type ipv6_addr; flags interval; }}",
         f"add chain {t} forward {{ type filter hook forward priority filter; policy accept; }}",
         f"flush chain {t} forward",
+        f"add rule {t} forward oifname @bridges ct status dnat accept",
         f"add rule {t} forward iifname . oifname vmap @intra",
         f"add rule {t} forward iifname @internal drop",
         f"add rule {t} forward iifname @bridges oifname @bridges drop",
         f"add rule {t} forward iifname @bridges accept",
         f"add rule {t} forward oifname @bridges ct state established,related accept",
-        f"add rule {t} forward oifname @bridges ct status dnat accept",
         f"add rule {t} forward oifname @bridges drop",
         f"add chain {t} postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}",
         f"flush chain {t} postrouting",

@@ -23,6 +23,7 @@ class PortBinding:
     proto: str = "tcp"
     host_ip: str = ""
     host_port: int = 0
+    host_port_end: int = 0  # `-p 8000-8010:80`: any free port of host_port..host_port_end
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class Container:
     sandbox_key: str = ""
     links: tuple[tuple[str, str], ...] = ()
     restart_count: int = 0
+    ports: tuple[PortBinding, ...] = ()  # published while running: host ip and port chosen
 
     @property
     def short_id(self) -> str:
