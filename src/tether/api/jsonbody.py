@@ -20,7 +20,7 @@ async def read_json(request: web.Request, *, required: bool = True) -> dict[str,
     """Read a bounded JSON object body; an empty body is {} unless `required`."""
     if request.content_length is not None and request.content_length > MAX_JSON_BODY:
         raise InvalidArgument(f"request body is larger than {MAX_JSON_BODY} bytes")
-    raw = await request.content.read(MAX_JSON_BODY + 1)
+    raw = await read_capped(request.content, MAX_JSON_BODY + 1)
     if len(raw) > MAX_JSON_BODY:
         raise InvalidArgument(f"request body is larger than {MAX_JSON_BODY} bytes")
     if not raw.strip():
@@ -108,3 +108,17 @@ def query_int(request: web.Request, key: str) -> int | None:
         return int(value)
     except ValueError:
         raise InvalidArgument(f"invalid value for {key}: {value!r} is not an integer") from None
+
+
+async def read_capped(stream, limit: int) -> bytes:
+    """Read until EOF or `limit` bytes: one `read(n)` returns what has arrived so far, which
+    for a chunked body (`docker run -p 20000-20999:...` sends 60 KB) is one chunk."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await stream.read(limit - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
