@@ -13,8 +13,8 @@ from dataclasses import replace
 
 from tether.drivers.base import JoinInfo
 from tether.drivers.bridge_options import BridgeOptions
-from tether.errors import Conflict, Forbidden, KernelError
-from tether.kernel import links, netns, sysctl
+from tether.errors import Conflict, Forbidden
+from tether.kernel import links, netns
 from tether.model import Endpoint, Network, NetworkSpec
 from tether.model.network import IPInterface
 
@@ -94,6 +94,7 @@ class BridgeDriver:
             await links.create_veth(
                 host, ep.ifname, info.sandbox_path,
                 master=opts.kernel_name(net.id), mac=ep.mac or None, mtu=opts.mtu,
+                host_ipv6=False,
             )
         except Forbidden as exc:  # the bridge is full (kernel EXFULL); nothing was made
             raise Forbidden(
@@ -101,7 +102,6 @@ class BridgeDriver:
                 "endpoints, the most a Linux bridge takes"
             ) from exc
         try:
-            _quiet_port(host)
             await self._configure(ep, info)
         except BaseException:
             await links.remove_veth(host, ep.ifname, info.sandbox_path)
@@ -119,11 +119,3 @@ class BridgeDriver:
     async def leave(self, net: Network, ep: Endpoint, info: JoinInfo) -> None:
         """Delete the veth (both sides; the sandbox's name is free at once); absent is success."""
         await links.remove_veth(ep.host_ifname or veth_name(ep.id), ep.ifname, info.sandbox_path)
-
-
-def _quiet_port(host: str) -> None:
-    """Turn IPv6 off on a bridge port: it needs no address, and its RS/MLD chatter floods."""
-    try:
-        sysctl.set_sysctl(f"net.ipv6.conf.{host}.disable_ipv6", "1")
-    except KernelError:
-        pass  # a host without IPv6 has nothing to quiet

@@ -212,11 +212,15 @@ async def create_veth(
     master: str | None = None,
     mac: str | None = None,
     mtu: int | None = None,
+    host_ipv6: bool = True,
 ) -> None:
     """Create a veth whose peer is born inside `peer_netns`, named as it stays.
 
     Moving a link between namespaces afterwards waits on RCU (about 20 ms); creating it in
     place costs 2-3 ms. The host side is enslaved to `master` and up. EEXIST is success.
+    Without `host_ipv6` the host side has IPv6 off before it comes up: a bridge port needs
+    no address, and each link-local route it would add makes every later link-up walk one
+    more route (a container start grew from 60 to 250 ms over 1,000 containers).
     """
     ipr = await rtnl()
     peer: dict[str, object] = {"ifname": peer_name}
@@ -224,7 +228,7 @@ async def create_veth(
         peer["address"] = mac
     if mtu:
         peer["mtu"] = mtu
-    host: dict[str, object] = {"state": "up"}
+    host: dict[str, object] = {"state": "up"} if host_ipv6 else {}
     if master:
         host["master"] = await _index(master)
     if mtu:
@@ -242,6 +246,12 @@ async def create_veth(
             raise kernel_error(exc, f"cannot create veth {host_name}") from exc
     finally:
         os.close(fd)
+    if not host_ipv6:
+        _no_ipv6(host_name)
+        try:
+            await ipr.link("set", index=await _index(host_name), state="up")
+        except NetlinkError as exc:
+            raise kernel_error(exc, f"cannot bring veth {host_name} up") from exc
 
 
 async def configure_interface(
