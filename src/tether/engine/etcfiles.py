@@ -6,8 +6,9 @@ same files and tests need no kernel.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Iterable, Sequence
+
+from tether.dns.forward import nameservers
 
 HOSTS_HEADER = (
     "127.0.0.1\tlocalhost\n"
@@ -48,16 +49,7 @@ def hosts_file(
 
 def host_nameservers(resolv_conf: str) -> list[str]:
     """Return the nameservers of a resolv.conf, without loopback ones (useless in a netns)."""
-    servers = []
-    for line in resolv_conf.splitlines():
-        fields = line.split()
-        if len(fields) >= 2 and fields[0] == "nameserver":
-            try:
-                if not ipaddress.ip_address(fields[1].split("%")[0]).is_loopback:
-                    servers.append(fields[1])
-            except ValueError:
-                continue
-    return servers
+    return list(nameservers(resolv_conf))
 
 
 def host_search_and_options(resolv_conf: str) -> tuple[list[str], list[str]]:

@@ -31,6 +31,16 @@ def _socket_in(path: str) -> socket.socket:
     return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
 
 
+async def _open_in(netns: str) -> socket.socket:
+    """An rtnetlink socket made inside `netns`; NotFound or KernelError with one sentence."""
+    try:
+        return await _ns.in_thread(lambda: _socket_in(netns))
+    except FileNotFoundError as exc:
+        raise NotFound(f"network namespace {netns} does not exist") from exc
+    except OSError as exc:
+        raise KernelError(f"cannot enter network namespace {netns}: {exc.strerror}") from exc
+
+
 async def rtnl(netns: str | None = None) -> AsyncIPRoute:
     """Return the rtnetlink socket of `netns` (a bind-mounted file) or of the daemon's netns.
 
@@ -46,12 +56,7 @@ async def rtnl(netns: str | None = None) -> AsyncIPRoute:
     if netns is None:
         ipr = AsyncIPRoute()
     else:
-        try:
-            sock = await _ns.in_thread(lambda: _socket_in(netns))
-        except FileNotFoundError as exc:
-            raise NotFound(f"network namespace {netns} does not exist") from exc
-        except OSError as exc:
-            raise KernelError(f"cannot enter network namespace {netns}: {exc.strerror}") from exc
+        sock = await _open_in(netns)
         ipr = AsyncIPRoute(use_socket=sock)
         _raw[key] = sock
     _cache[key] = (loop, ipr)
@@ -67,12 +72,7 @@ async def plain_socket(netns: str) -> socket.socket:
     """
     sock = _plain.get(netns)
     if sock is None:
-        try:
-            sock = await _ns.in_thread(lambda: _socket_in(netns))
-        except FileNotFoundError as exc:
-            raise NotFound(f"network namespace {netns} does not exist") from exc
-        except OSError as exc:
-            raise KernelError(f"cannot enter network namespace {netns}: {exc.strerror}") from exc
+        sock = await _open_in(netns)
         _plain[netns] = sock
     return sock
 
