@@ -17,7 +17,7 @@ from pyroute2.netlink import NETLINK_ROUTE
 from pyroute2.netlink.exceptions import NetlinkError
 
 from tether.errors import KernelError, NotFound
-from tether.kernel import _ns
+from tether.kernel import _ns, fds
 
 _HOST = ""
 _cache: dict[str, tuple[asyncio.AbstractEventLoop, AsyncIPRoute]] = {}
@@ -34,7 +34,7 @@ def _socket_in(path: str) -> socket.socket:
 async def _open_in(netns: str) -> socket.socket:
     """An rtnetlink socket made inside `netns`; NotFound or KernelError with one sentence."""
     try:
-        return await _ns.in_thread(lambda: _socket_in(netns))
+        return fds.lift(await _ns.in_thread(lambda: _socket_in(netns)))
     except FileNotFoundError as exc:
         raise NotFound(f"network namespace {netns} does not exist") from exc
     except OSError as exc:

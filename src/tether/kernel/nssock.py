@@ -15,7 +15,7 @@ import socket
 import subprocess
 
 from tether.errors import KernelError
-from tether.kernel import _ns, libnftables
+from tether.kernel import _ns, fds, libnftables
 
 TABLE = "tether_dns"
 RCVBUF = 1 << 20  # a burst of queries waits in the socket instead of being dropped
@@ -72,7 +72,7 @@ def _bind_pair(path: str, address: str) -> tuple[socket.socket, socket.socket]:
         udp.close()
         tcp.close()
         raise
-    return udp, tcp
+    return fds.lift(udp), fds.lift(tcp)  # they live as long as the container
 
 
 async def bind_in_netns(path: str, address: str) -> tuple[socket.socket, socket.socket]:

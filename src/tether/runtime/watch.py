@@ -11,6 +11,7 @@ import ctypes
 import os
 
 from tether.errors import KernelError
+from tether.kernel import fds
 
 IN_MODIFY = 0x002
 IN_CLOSE_WRITE = 0x008
@@ -71,7 +72,7 @@ class DirWatch:
 async def wait_pid_exit(pid: int) -> None:
     """Return when process `pid` has exited (at once if it is already gone)."""
     try:
-        fd = os.pidfd_open(pid)
+        fd = fds.lift_fd(os.pidfd_open(pid))  # held as long as the container runs
     except ProcessLookupError:
         return
     loop = asyncio.get_running_loop()
