@@ -1,4 +1,4 @@
-"""`tether ps` and `tether inspect`."""
+"""`tether ps`, `tether inspect` and `tether port`."""
 
 from __future__ import annotations
 
@@ -65,3 +65,40 @@ def _lookup(client, name: str, kind: str | None) -> dict:
         except NotFound:
             continue
     raise NotFound(f"Error: No such object: {name}")
+
+
+def port(ctx, argv: list[str]) -> int:
+    """`tether port CONTAINER [PRIVATE_PORT[/PROTO]]`: the published ports, as docker prints
+    them (`80/tcp -> 0.0.0.0:8080`, or only the host side for one private port)."""
+    p = Parser("port")
+    p.add_argument("container")
+    p.add_argument("private", nargs="?")
+    a = p.parse_args(argv)
+    c = ctx.client.inspect_container(a.container)
+    lines = port_lines((c.get("NetworkSettings") or {}).get("Ports") or {}, a.private)
+    if lines is None:
+        raise NotFound(f"Error: No public port '{a.private}' published for {a.container}")
+    write("".join(line + "\n" for line in lines))
+    return 0
+
+
+def _with_proto(private: str) -> str:
+    return private if "/" in private else f"{private}/tcp"
+
+
+def port_lines(ports: dict, private: str | None) -> list[str] | None:
+    """Lines for NetworkSettings.Ports; None when `private` is given and not published."""
+    def host(b: dict) -> str:
+        ip = b.get("HostIp") or "0.0.0.0"
+        return f"[{ip}]:{b.get('HostPort')}" if ":" in ip else f"{ip}:{b.get('HostPort')}"
+
+    def order(key: str) -> tuple[int, str]:
+        number, _, proto = key.partition("/")
+        return int(number) if number.isdigit() else 0, proto
+
+    if private is not None:
+        bindings = ports.get(_with_proto(private)) or []
+        return [host(b) for b in bindings] or None
+    return [f"{key} -> {host(b)}" for key in sorted(ports, key=order)
+            for b in ports[key] or []]
+

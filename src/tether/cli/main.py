@@ -14,6 +14,7 @@ COMMANDS = {
     "start": ("tether.cli.container", "start"), "stop": ("tether.cli.container", "stop"),
     "kill": ("tether.cli.container", "kill"), "rm": ("tether.cli.container", "rm"),
     "ps": ("tether.cli.listing", "ps"), "inspect": ("tether.cli.listing", "inspect"),
+    "port": ("tether.cli.listing", "port"),
     "logs": ("tether.cli.streams", "logs"), "attach": ("tether.cli.streams", "attach"), "exec": ("tether.cli.streams", "exec_"),
     "image": ("tether.cli.image", "main"), "images": ("tether.cli.image", "ls"),
     "import": ("tether.cli.image", "import_"), "version": ("tether.cli.image", "version"),
@@ -28,6 +29,7 @@ Commands:
   run         Create and run a new container from an image
   create      Create a new container
   start       Start one or more stopped containers
+  port        List port mappings of a container
   stop        Stop one or more running containers
   kill        Kill one or more running containers
   rm          Remove one or more containers
