@@ -1,5 +1,6 @@
 """Pure helpers of the CLI: what it prints, tested without a daemon."""
 
+
 def test_port_lines_as_docker_prints_them():
     from tether.cli.listing import port_lines
 
