@@ -15,8 +15,8 @@ from typing import Any
 from aiohttp import web
 
 from tether.api import (
-    attach, handlers_containers, handlers_exec, handlers_images, handlers_networks,
-    handlers_system,
+    attach, handlers_containers, handlers_events, handlers_exec, handlers_images,
+    handlers_networks, handlers_system,
 )
 from tether.api.context import ENGINE, FACTS, TASKS, VERSION_INFO
 from tether.api.middleware import docker_headers, errors_middleware
@@ -26,7 +26,8 @@ from tether.errors import Unavailable
 
 VERSION_PREFIX = r"/v{version:[0-9]+\.[0-9]+}"
 ROUTE_TABLES = (handlers_system.ROUTES, handlers_networks.ROUTES, handlers_containers.ROUTES,
-                handlers_exec.ROUTES, handlers_images.ROUTES, attach.ROUTES)
+                handlers_exec.ROUTES, handlers_images.ROUTES, attach.ROUTES,
+                handlers_events.ROUTES)
 
 
 def make_app(engine: EngineApi, *, version_info: dict[str, Any]) -> web.Application:

@@ -17,7 +17,7 @@ COMMANDS = {
     "port": ("tether.cli.listing", "port"),
     "logs": ("tether.cli.streams", "logs"), "attach": ("tether.cli.streams", "attach"), "exec": ("tether.cli.streams", "exec_"),
     "image": ("tether.cli.image", "main"), "images": ("tether.cli.image", "ls"),
-    "import": ("tether.cli.image", "import_"), "version": ("tether.cli.image", "version"),
+    "import": ("tether.cli.image", "import_"), "events": ("tether.cli.events", "events"), "version": ("tether.cli.image", "version"),
 }
 
 USAGE = """Usage:  tether [-H HOST] COMMAND
@@ -39,6 +39,7 @@ Commands:
   attach      Attach to a running container (detach: CTRL-p CTRL-q)
   exec        Execute a command in a running container
   image       Manage images (import, ls, rm, inspect)
+  events      Get real time events from the server
   version     Show the tether version information
 
 Global options:

@@ -58,6 +58,13 @@ class Client:
     def info(self) -> dict:
         return self._json("GET", "/info")
 
+    def events(self, since: str | None = None, until: str | None = None,
+               filters: list[str] | None = None) -> Iterator[dict]:
+        """`GET /events` as decoded objects, until `until` or until the caller stops."""
+        query = {"since": since, "until": until, "filters": bodies.filters_query(filters)}
+        return _json_lines(self._call("GET", "/events", query={
+            k: v for k, v in query.items() if v}))
+
     # networks
 
     def list_networks(self, filters: list[str] | dict | None = None) -> list[dict]:

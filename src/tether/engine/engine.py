@@ -11,6 +11,7 @@ import logging
 from dataclasses import replace
 from typing import AsyncIterator, Awaitable
 
+from tether.engine import eventlog
 from tether.engine.containers import Containers
 from tether.engine.discovery import Discovery
 from tether.engine.endpoints import Endpoints
@@ -23,6 +24,7 @@ from tether.engine.networks import DEFAULT_BRIDGE, Networks
 from tether.engine.reconcile import reconcile
 from tether.engine.state import State
 from tether.errors import Conflict
+from tether.runtime.signals import parse_signal
 from tether.model import Container, ContainerSpec, ContainerState, EndpointRequest, ExecSpec, Image, Network, NetworkSpec
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,8 @@ class Engine:
         etc = EtcWriter(self.state, self.containers, runtime, self.discovery, resolv_conf)
         self.lifecycle = Lifecycle(self.state, self.containers, self.endpoints, runtime, images,
                                    exec_root, self.discovery, etc)
-        self.execs = Execs(self.containers, runtime)
+        self.execs = Execs(self.containers, runtime, self.state.events)
+        self.events = self.state.events
         self.create_lock = asyncio.Lock()
         self.daemon_id = ""
         self.neighbours = NeighbourBudget()
@@ -119,19 +122,37 @@ class Engine:
             len(c.endpoints) for c in self.state.containers.values() if c.state.running))
 
     async def stop_container(self, ref: str, timeout: int | None, signal: str | None) -> None:
+        c = self.containers.get(ref)
+        if c.state.running:
+            self.report(c, "kill", signal=str(parse_signal(
+                signal or c.spec.stop_signal or "SIGTERM")))
         await self.lifecycle.stop(ref, timeout, signal)
+        self.report(c, "stop")
 
     async def kill_container(self, ref: str, signal: str) -> None:
+        c = self.containers.get(ref)
+        if c.state.running:
+            self.report(c, "kill", signal=str(parse_signal(signal or "SIGKILL")))
         await self.lifecycle.kill(ref, signal)
 
     async def restart_container(self, ref: str, timeout: int | None) -> None:
         c = self.containers.get(ref)
         if c.state.running:
-            await self.lifecycle.stop(c.id, timeout, None)
+            await self.stop_container(c.id, timeout, None)
         await self.lifecycle.start(c.id)
+        self.report(c, "restart")
 
     async def remove_container(self, ref: str, force: bool) -> None:
+        c = self.containers.get(ref)
+        if c.state.running and force:
+            self.report(c, "kill", signal="9")
         await self.lifecycle.remove(ref, force)
+
+    def report(self, c: Container, action: str, **attributes: str) -> None:
+        """Publish an action that changes no record (kill, stop, attach...): the latest
+        record's name and labels, as dockerd reports them."""
+        latest = self.state.containers.get(c.id, c)
+        self.events.publish([eventlog.container(latest, action, **attributes)])
 
     async def rename_container(self, ref: str, new_name: str) -> None:
         async with self.create_lock:
@@ -172,6 +193,7 @@ class Engine:
         exit_future = await self.lifecycle.wait(c.id, "next-exit")
         drained = asyncio.get_running_loop().create_future()
         self.lifecycle.readers.setdefault(c.id, set()).add(drained)
+        self.report(c, "attach")
         return self._attached(c.id, exit_future, drained, stdout, stderr)
 
     async def _attached(self, cid, exit_future, drained, stdout, stderr):
@@ -197,6 +219,7 @@ class Engine:
             raise Conflict(f"Container {c.id} is not running")
         if c.spec.tty:
             self.runtime.resize(c.id, height, width)
+        self.report(c, "resize", height=str(height), width=str(width))
 
     def resize_exec(self, exec_id: str, height: int, width: int) -> None:
         self.execs.resize(exec_id, height, width)
@@ -237,6 +260,9 @@ class Engine:
 
     # ---- system ----------------------------------------------------------------------------
 
+    def subscribe_events(self, since_nano: int | None, until_nano: int | None):
+        return self.events.subscribe(since_nano, until_nano)
+
     def info(self) -> dict[str, object]:
         cs = list(self.state.containers.values())
         running = sum(1 for c in cs if c.state.running)
@@ -246,4 +272,5 @@ class Engine:
             "data_root": self.data_root, "exec_root": self.exec_root,
             "network_drivers": sorted(self.networks.drivers), "id": self.daemon_id,
             "warnings": list(self.neighbours.warnings),
+            "events_listeners": len(self.events.subscribers),
         }

@@ -6,6 +6,7 @@ import secrets
 from dataclasses import replace
 from typing import AsyncIterator
 
+from tether.engine import eventlog
 from tether.engine.containers import Containers
 from tether.engine.facade import ExecInstance
 from tether.errors import Conflict, NotFound
@@ -34,15 +35,17 @@ class ExecRun:
         inst = self.registry.instances[self.exec_id]
         self.registry.instances[self.exec_id] = replace(inst, running=False, exit_code=code)
         self.registry.processes.pop(self.exec_id, None)
+        self.registry.report(inst, "exec_die", exitCode=str(code))
         return code
 
 
 class Execs:
     """Keeps exec instances in memory, as Docker does (they do not survive a restart)."""
 
-    def __init__(self, containers: Containers, runtime) -> None:
+    def __init__(self, containers: Containers, runtime, events=None) -> None:
         self.containers = containers
         self.runtime = runtime
+        self.events = events  # engine.eventbus.EventBus, or None (no events)
         self.instances: dict[str, ExecInstance] = {}
         self.processes: dict[str, object] = {}  # started execs, for resize
 
@@ -51,8 +54,15 @@ class Execs:
         if not c.state.running:
             raise Conflict(f"Container {c.id} is not running")
         exec_id = secrets.token_hex(32)
-        self.instances[exec_id] = ExecInstance(id=exec_id, container_id=c.id, spec=spec)
+        self.instances[exec_id] = inst = ExecInstance(id=exec_id, container_id=c.id, spec=spec)
+        self.report(inst, "exec_create: " + command_line(spec.cmd))
         return exec_id
+
+    def report(self, inst: ExecInstance, action: str, **attributes: str) -> None:
+        """Publish an exec event on its container, with `execID`, as dockerd does."""
+        c = self.containers.state.containers.get(inst.container_id)
+        if self.events is not None and c is not None:
+            self.events.publish([eventlog.container(c, action, execID=inst.id, **attributes)])
 
     def get(self, exec_id: str) -> ExecInstance:
         try:
@@ -70,6 +80,7 @@ class Execs:
         process = await self.runtime.exec(c.id, inst.spec)
         self.instances[exec_id] = replace(inst, running=True, pid=process.pid)
         self.processes[exec_id] = process
+        self.report(inst, "exec_start: " + command_line(inst.spec.cmd))
         return ExecRun(self, exec_id, process)
 
     def resize(self, exec_id: str, height: int, width: int) -> None:
@@ -84,3 +95,9 @@ class Execs:
             raise Conflict(f"Exec {exec_id} is not running")
         if hasattr(process, "resize"):
             process.resize(height, width)
+
+
+def command_line(cmd: tuple[str, ...]) -> str:
+    """dockerd's words for an exec in its events: entrypoint, a space, the arguments joined
+    (so `ls` alone reads "ls ", trailing space included)."""
+    return f"{cmd[0]} {' '.join(cmd[1:])}" if cmd else " "

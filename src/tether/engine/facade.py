@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Protocol
 
+from tether.engine.eventbus import Subscription
 from tether.model import Container, ContainerSpec, ContainerState, Endpoint, EndpointRequest, ExecSpec, Image, Network, NetworkSpec
 
 
@@ -117,5 +118,8 @@ class EngineApi(Protocol):
     async def remove_image(self, ref: str, force: bool) -> list[dict[str, str]]: ...
 
     # system
+    def subscribe_events(self, since_nano: int | None, until_nano: int | None) -> Subscription:
+        """Events from now on (and, with since/until, the kept ones in that window)."""
+
     def info(self) -> dict[str, object]:
         """Counts and paths for `/info`: containers, running, stopped, images, data_root, ..."""

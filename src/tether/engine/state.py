@@ -9,6 +9,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from tether.engine import eventlog
+from tether.engine.eventbus import EventBus
 from tether.errors import CasFailed, Conflict
 from tether.model import Container, Network
 from tether.store import Store
@@ -33,6 +35,8 @@ class State:
     # name -> id indexes, so that resolving a name or checking one costs no scan
     network_ids: dict[str, str] = field(default_factory=dict)
     container_ids: dict[str, str] = field(default_factory=dict)
+    # every record change below is published here as Docker's events (engine.eventlog)
+    events: EventBus = field(default_factory=EventBus)
 
     async def load(self) -> None:
         for _, value, _ in await self.store.list(NETWORKS):
@@ -55,12 +59,14 @@ class State:
             raise Conflict(f"network with name {net.name} already exists") from None
         self.networks[net.id] = net
         self.network_ids[net.name] = net.id
+        self.events.publish(eventlog.network_created(net))
 
     async def remove_network(self, net: Network) -> None:
         await self.store.commit([Delete(NETWORK_NAMES + net.name), Delete(NETWORKS + net.id)])
         self.networks.pop(net.id, None)
         if self.network_ids.get(net.name) == net.id:
             del self.network_ids[net.name]
+        self.events.publish(eventlog.network_removed(net))
 
     async def add_container(self, c: Container) -> None:
         """Record a new container; Conflict with Docker's sentence when its name is taken."""
@@ -73,6 +79,10 @@ class State:
             raise Conflict(self.name_conflict(c.name)) from None
         self.containers[c.id] = c
         self.container_ids[c.name] = c.id
+        self.changed(None, c)
+
+    def changed(self, old: Container | None, new: Container | None) -> None:
+        self.events.publish(eventlog.container_changed(old, new, self.networks))
 
     def name_conflict(self, name: str) -> str:
         owner = self.container_ids.get(name, "")
@@ -83,7 +93,9 @@ class State:
 
     async def save_container(self, c: Container) -> None:
         await self.store.put(CONTAINERS + c.id, encode(c))
+        old = self.containers.get(c.id)
         self.containers[c.id] = c
+        self.changed(old, c)
 
     async def rename_container(self, c: Container, new: Container) -> None:
         try:
@@ -98,12 +110,14 @@ class State:
         if self.container_ids.get(c.name) == c.id:
             del self.container_ids[c.name]
         self.container_ids[new.name] = new.id
+        self.changed(c, new)
 
     async def remove_container(self, c: Container) -> None:
         await self.store.commit([Delete(CONTAINER_NAMES + c.name), Delete(CONTAINERS + c.id)])
         self.containers.pop(c.id, None)
         if self.container_ids.get(c.name) == c.id:
             del self.container_ids[c.name]
+        self.changed(c, None)
 
     async def own_link(self, name: str) -> None:
         """Record, before making it, a host link this daemon is about to create: a crash
