@@ -45,3 +45,7 @@ class Driver(Protocol):
 
     async def leave(self, net: Network, ep: Endpoint, info: JoinInfo) -> None:
         """Unplumb `ep`; absent objects are not an error."""
+
+    async def release(self, net: Network, ep: Endpoint, info: JoinInfo) -> None:
+        """Undo what `join` made outside the sandbox, which is about to be deleted (its
+        interfaces die with it, in the background); absent objects are not an error."""

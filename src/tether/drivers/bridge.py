@@ -119,3 +119,7 @@ class BridgeDriver:
     async def leave(self, net: Network, ep: Endpoint, info: JoinInfo) -> None:
         """Delete the veth (both sides; the sandbox's name is free at once); absent is success."""
         await links.remove_veth(ep.host_ifname or veth_name(ep.id), ep.ifname, info.sandbox_path)
+
+    async def release(self, net: Network, ep: Endpoint, info: JoinInfo) -> None:
+        """Nothing outside the sandbox outlives it."""
+        return None

@@ -31,3 +31,7 @@ class PlainDriver:
 
     async def leave(self, net: Network, ep: Endpoint, info: JoinInfo) -> None:
         return None
+
+    async def release(self, net: Network, ep: Endpoint, info: JoinInfo) -> None:
+        """Nothing outside the sandbox outlives it."""
+        return None

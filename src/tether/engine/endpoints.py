@@ -114,10 +114,11 @@ class Endpoints:
 
     async def unplumb(self, net: Network, ep: Endpoint, info: JoinInfo, *, live: bool) -> None:
         """Release and unplumb `ep`. With live=False the sandbox is about to be deleted, which
-        reaps the veth for free, so only addresses and firewall elements are removed."""
+        reaps the veth for free, so only addresses, firewall elements and what the driver
+        made outside the sandbox are removed."""
         steps = [(self.firewall.remove_endpoint, (net, ep))]
-        if live:
-            steps.append((self.drivers[net.driver].leave, (net, ep, info)))
+        driver = self.drivers[net.driver]
+        steps.append((driver.leave if live else driver.release, (net, ep, info)))
         for addr in (ep.ipv4, ep.ipv6):
             if addr is not None:
                 steps.append((self.ipam.release_address, (net.id, addr.ip)))

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tether.drivers.base import JoinInfo
+from tether.drivers.macvlan import has_default_route
 from tether.engine.clock import now_rfc3339
 from tether.engine.containers import Containers
 from tether.engine.discovery import Discovery
@@ -362,7 +363,7 @@ def gateway_networks(nets: list[Network]) -> tuple[str | None, str | None]:
     Docker (its containers get a default route whose traffic the firewall stops at the
     host, so the host's own addresses still answer).
     """
-    routed = [n for n in nets if n.driver not in ("null", "host")]
+    routed = [n for n in nets if n.driver not in ("null", "host") and has_default_route(n)]
     ordered = [n for n in routed if not n.internal] + [n for n in routed if n.internal]
     gw4 = next((n.id for n in ordered), None)
     gw6 = next((n.id for n in ordered if n.enable_ipv6), None)

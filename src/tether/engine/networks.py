@@ -16,10 +16,11 @@ from typing import Awaitable, Callable, Sequence
 from tether.drivers.base import Driver
 from tether.drivers.bridge_options import BridgeOptions
 from tether.engine.clock import now_rfc3339, parse_rfc3339
+from tether.engine.hostaccess import reserve_host_address
 from tether.engine.refs import lookup
 from tether.engine.rollback import Rollback
 from tether.engine.state import State
-from tether.errors import Conflict, Forbidden, InvalidArgument, NotFound
+from tether.errors import Conflict, Forbidden, InvalidArgument, NotFound, TetherError
 from tether.firewall.base import Firewall
 from tether.ipam.allocator import Ipam
 from tether.ipam.pools import validate_requests
@@ -96,7 +97,10 @@ class Networks:
     async def restore(self) -> None:
         """Re-make every network's kernel objects and the whole firewall (daemon start)."""
         for net in self.state.networks.values():
-            await self.driver(net.driver).create_network(net)
+            try:
+                await self.driver(net.driver).create_network(net)
+            except TetherError as exc:  # e.g. a macvlan parent that is gone: start anyway
+                log.warning("cannot restore network %s: %s", net.name, exc)
 
     async def create(self, spec: NetworkSpec, *, predefined: bool = False) -> Network:
         """Validate, allocate, plumb, firewall and record a network, or undo it all."""
@@ -123,7 +127,7 @@ class Networks:
                 default_bridge=predefined and spec.name == "bridge",
             ) if spec.driver not in ("host", "null") else ()
             undo.push(self.ipam.release_pools, net_id)
-            net = self.build(net_id, spec, options, pools)
+            net = await reserve_host_address(self.ipam, self.build(net_id, spec, options, pools))
             if link := kernel_link(net):
                 await self.state.own_link(link)
                 undo.push(self.state.disown_link, link)

@@ -13,11 +13,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-# Names tether gives user-network bridges and host-side veths (see kernel/links.py). The
+# Names tether gives user-network bridges, host-side veths (see kernel/links.py) and
+# macvlan stub parents and host interfaces (drivers/macvlan_options.py). The
 # default bridge ("tether0") survives a daemon stop by design, so it is no leak.
-LEAK_PREFIXES = ("tb-", "tv")
+LEAK_PREFIXES = ("tb-", "tv", "tm-", "th-")
 # What the harness deletes after a daemon has stopped, so the next one starts clean.
-CLEAN_PREFIXES = ("tether", "tb-", "tv")
+CLEAN_PREFIXES = ("tether", "tb-", "tv", "tm-", "th-")
 
 
 @dataclass(frozen=True)
