@@ -33,6 +33,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("-H", "--host", default=DEFAULT_HOST, help="unix:///PATH of the API socket")
     p.add_argument("--resolv-conf", default="/etc/resolv.conf",
                    help="the host's resolv.conf: upstream resolvers for containers' DNS")
+    p.add_argument("--cluster-store", default="",
+                   help="etcd://HOST:PORT[,HOST:PORT...]: the store of overlay networks")
+    p.add_argument("--cluster-advertise", default="",
+                   help="IP|IFACE[:PORT]: this host's underlay address (VXLAN endpoint)")
+    p.add_argument("--cluster-store-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="kv.cacertfile, kv.certfile, kv.keyfile (TLS), kv.namespace, "
+                        "kv.timeout, discovery.ttl (seconds)")
     p.add_argument("--log-level", default="info",
                    choices=["debug", "info", "warn", "warning", "error", "fatal"])
     return p.parse_args(argv)
@@ -88,6 +95,7 @@ async def build_engine(args: argparse.Namespace):
     from tether.store.sqlite import SqliteStore
 
     store = SqliteStore(os.path.join(args.data_root, "tether.db"))
+    cluster = await make_cluster(args)
     table, bridge = await instance_names(store, args.exec_root)
     host_prefixes = await watch_host_prefixes()
     return Engine(
@@ -95,8 +103,30 @@ async def build_engine(args: argparse.Namespace):
         runtime=Runtime(args.data_root, args.exec_root), images=ImageStore(args.data_root),
         host_prefixes=host_prefixes, data_root=args.data_root, exec_root=args.exec_root,
         default_bridge=bridge, resolv_conf=args.resolv_conf,
-        resolver=Resolver(Forwarder(HostServers(args.resolv_conf))),
+        resolver=Resolver(Forwarder(HostServers(args.resolv_conf))), cluster=cluster,
     ), store, host_prefixes
+
+
+async def make_cluster(args: argparse.Namespace):
+    """The cluster agent when --cluster-store is given (with --cluster-advertise), else None."""
+    from tether.engine.cluster import Cluster
+    from tether.errors import InvalidArgument
+    from tether.kernel.addresses import advertise_address
+    from tether.store.etcd import EtcdStore, parse_store_url
+
+    if not args.cluster_store:
+        if args.cluster_advertise:
+            raise SystemExit("tetherd: --cluster-advertise needs --cluster-store")
+        return None
+    if not args.cluster_advertise:
+        raise SystemExit("tetherd: --cluster-store needs --cluster-advertise IP|IFACE[:PORT]")
+    opts = dict(o.partition("=")[::2] for o in args.cluster_store_opt)
+    try:
+        config = parse_store_url(args.cluster_store, opts)
+        address = await advertise_address(args.cluster_advertise)
+    except InvalidArgument as exc:
+        raise SystemExit(f"tetherd: {exc}") from None
+    return Cluster(EtcdStore(config), address, ttl=int(opts.get("discovery.ttl", "15")))
 
 
 async def serve(args: argparse.Namespace) -> None:

@@ -71,6 +71,7 @@ class Endpoints:
         self.ipam = ipam
         self.drivers = drivers
         self.firewall = firewall
+        self.cluster = None  # engine.cluster.Cluster when the daemon has a cluster store
 
     async def plumb(self, c: Container, net: Network, ep: Endpoint, info: JoinInfo,
                     ifname: str, mac_hint: str = "") -> Endpoint:
@@ -98,6 +99,8 @@ class Endpoints:
             ready = await driver.join(net, ready, info)
             undo.push(driver.leave, net, ready, info)
             await self.firewall.add_endpoint(net, ready)
+            if net.scope == "global" and self.cluster is not None:
+                await self.cluster.publish(c, ready)  # every host learns the endpoint
         return ready
 
     @staticmethod
@@ -117,6 +120,8 @@ class Endpoints:
         reaps the veth for free, so only addresses, firewall elements and what the driver
         made outside the sandbox are removed."""
         steps = [(self.firewall.remove_endpoint, (net, ep))]
+        if net.scope == "global" and self.cluster is not None:
+            steps.insert(0, (self.cluster.withdraw, (ep,)))
         driver = self.drivers[net.driver]
         steps.append((driver.leave if live else driver.release, (net, ep, info)))
         for addr in (ep.ipv4, ep.ipv6):

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import AsyncIterator, Awaitable
 
 from tether.engine import eventlog
+from tether.engine.cluster_networks import ScopedIpam
 from tether.engine.containers import Containers
 from tether.engine.discovery import Discovery
 from tether.engine.endpoints import Endpoints
@@ -35,8 +36,10 @@ class Engine:
 
     def __init__(self, *, store, ipam, drivers, firewall, runtime, images, host_prefixes,
                  data_root: str, exec_root: str, default_bridge: str = DEFAULT_BRIDGE,
-                 resolver=None, resolv_conf: str = "/etc/resolv.conf") -> None:
+                 resolver=None, resolv_conf: str = "/etc/resolv.conf", cluster=None) -> None:
         self.state = State(store)
+        self.cluster = cluster
+        ipam = ScopedIpam(ipam, cluster.networks.ipam if cluster else None)
         self.firewall = firewall
         self.runtime = runtime
         self.images = images
@@ -46,6 +49,7 @@ class Engine:
                                  default_bridge)
         self.containers = Containers(self.state, self.networks)
         self.endpoints = Endpoints(ipam, drivers, firewall)
+        self.networks.cluster = self.endpoints.cluster = cluster
         self.discovery = Discovery(self.state, resolver)
         etc = EtcWriter(self.state, self.containers, runtime, self.discovery, resolv_conf)
         self.lifecycle = Lifecycle(self.state, self.containers, self.endpoints, runtime, images,
@@ -64,10 +68,14 @@ class Engine:
         await self.networks.ensure_predefined()
         await reconcile(self)
         await self.lifecycle.adopt()
+        if self.cluster is not None:
+            await self.cluster.start(self)
         self.check_limits()
 
     async def close(self) -> None:
         await self.lifecycle.close()
+        if self.cluster is not None:
+            await self.cluster.close()
         await self.discovery.close()
 
     # ---- networks --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from tether.engine.hostaccess import reserve_host_address
 from tether.engine.refs import lookup
 from tether.engine.rollback import Rollback
 from tether.engine.state import State
-from tether.errors import Conflict, Forbidden, InvalidArgument, NotFound, TetherError
+from tether.errors import Conflict, Forbidden, InvalidArgument, NotFound, TetherError, Unavailable
 from tether.firewall.base import Firewall
 from tether.ipam.allocator import Ipam
 from tether.ipam.pools import validate_requests
@@ -72,6 +72,7 @@ class Networks:
         self.host_prefixes = host_prefixes
         self.default_bridge = default_bridge
         self._links: set[str] | None = None  # own_links(), built once, then kept in step
+        self.cluster = None  # engine.cluster.Cluster: overlay networks live in its store
 
     def get(self, ref: str) -> Network:
         """Resolve a name, id or unique id prefix; NotFound with Docker's sentence."""
@@ -117,11 +118,13 @@ class Networks:
         validate_requests(spec.pools, spec.enable_ipv6)
         existing = list(self.state.networks.values())
         options = driver.validate(spec, existing)
+        if spec.driver == "overlay":
+            return await self.create_global(spec, options)
         net_id = secrets.token_hex(32)
         async with Rollback() as undo:
             pools = await self.ipam.allocate_pools(
                 net_id, spec.pools, enable_ipv6=spec.enable_ipv6,
-                host_prefixes=await self.host_prefixes(self.own_links())
+                host_prefixes=[*await self.host_prefixes(self.own_links()), *self.global_subnets()]
                 if spec.driver == "bridge" else [],
                 need_gateway=spec.driver in ("bridge", "macvlan", "ipvlan", "overlay"),
                 default_bridge=predefined and spec.name == "bridge",
@@ -140,6 +143,20 @@ class Networks:
             self.own_links().add(link)
         log.info("created network %s (%s)", net.name, net.id[:12])
         return net
+
+    async def create_global(self, spec: NetworkSpec, options: dict[str, str]) -> Network:
+        """An overlay network: made in the cluster store, shown on every host."""
+        if self.cluster is None:
+            raise Unavailable("overlay networks need a cluster store: start tetherd with "
+                              "--cluster-store etcd://HOST:PORT and --cluster-advertise IP")
+        return await self.cluster.networks.create(
+            spec, options, await self.host_prefixes(self.own_links()))
+
+    def global_subnets(self) -> list[IPNetwork]:
+        """Overlay subnets: a local bridge must not take one (the host holds no address
+        on them, so the host's own prefixes do not show them)."""
+        return [p.subnet for n in self.state.networks.values() if n.scope == "global"
+                for p in n.pools]
 
     async def create_config_only(self, spec: NetworkSpec) -> Network:
         """A config-only network is a template: recorded, never allocated or plumbed."""
@@ -219,6 +236,9 @@ class Networks:
             raise Forbidden(
                 f"error while removing network: network {net.name} id {net.id} has active endpoints"
             )
+        if net.scope == "global" and self.cluster is not None:
+            await self.cluster.networks.remove(net)
+            return
         await self.state.remove_network(net)
         if link := kernel_link(net):
             self.own_links().discard(link)
