@@ -68,3 +68,115 @@ def test_containers_reach_each_other_by_address_and_name(cluster):
             r = d.docker("exec", f"c{i}", "ping", "-c1", "-W2", f"c{j}")
             assert r.returncode == 0, r.stdout + r.stderr
             assert target in r.stdout
+
+
+def test_mtu_is_lowered_for_vxlan(cluster):
+    h1 = cluster.hosts[0]
+    r = h1.docker("exec", "c1", "cat", "/sys/class/net/eth0/mtu")
+    assert r.stdout.strip() == "1450"
+
+
+def test_egress_through_gwbridge_with_masquerade(cluster):
+    h1 = cluster.hosts[0]
+    info = h1.api("GET", "/networks/docker_gwbridge").json()
+    assert info["Options"]["com.docker.network.bridge.enable_icc"] == "false"
+    etcd_node = cluster.etcd[0].address  # on the underlay, knows no container subnet
+    r = h1.docker("exec", "c1", "ping", "-c1", "-W2", etcd_node)
+    assert r.returncode == 0, r.stdout + r.stderr
+    routes = h1.docker("exec", "c1", "ip", "route").stdout
+    gw = info["IPAM"]["Config"][0]["Gateway"]
+    assert f"default via {gw}" in routes
+
+
+def test_overlays_are_isolated(cluster):
+    h1, h2, _ = cluster.hosts
+    assert h2.docker("network", "create", "-d", "overlay", "ov2").returncode == 0
+    wait_for(lambda: h1.api("GET", "/networks/ov2").status == 200, what="ov2 on host1")
+    run(h2, "iso", "ov2")
+    target = ip_of(h2, "iso", "ov2")
+    assert target.startswith("10.0.1.")
+    for d, name in ((h1, "c1"), (h2, "c2")):
+        assert d.docker("exec", name, "ping", "-c1", "-W1", target).returncode != 0
+        assert d.docker("exec", name, "nslookup", "iso").returncode != 0
+    h2.docker("rm", "-f", "iso")
+    assert h1.docker("network", "rm", "ov2").returncode == 0
+    wait_for(lambda: h2.api("GET", "/networks/ov2").status == 404, what="ov2 gone on host2")
+
+
+def test_concurrent_starts_get_distinct_addresses(cluster):
+    import concurrent.futures
+    assert cluster.hosts[0].docker("network", "create", "-d", "overlay", "race").returncode == 0
+    for d in cluster.hosts:
+        wait_for(lambda: d.api("GET", "/networks/race").status == 200, what="race network")
+    jobs = [(d, f"r{i}-{k}") for i, d in enumerate(cluster.hosts) for k in range(3)]
+    with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
+        list(pool.map(lambda job: run(job[0], job[1], "race"), jobs))
+    addresses = [ip_of(d, name, "race") for d, name in jobs]
+    assert len(set(addresses)) == len(jobs), addresses
+    for d, name in jobs:
+        d.docker("rm", "-f", name)
+    assert cluster.hosts[1].docker("network", "rm", "race").returncode == 0
+
+
+def test_network_in_use_elsewhere_cannot_be_removed(cluster):
+    r = cluster.hosts[1].docker("network", "rm", "ov1")
+    assert r.returncode != 0 and "active endpoints" in r.stderr
+
+
+def test_clean_stop_withdraws_and_restart_rejoins(cluster):
+    h1, h2, _ = cluster.hosts
+    target = ip_of(h2, "c2", "ov1")
+    h2.stop()
+    wait_for(lambda: h1.docker("exec", "c1", "nslookup", "c2").returncode != 0,
+             what="c2's name withdrawn")
+    assert target not in neighbours(h1)
+    h2.start()
+    wait_for(lambda: h1.docker("exec", "c1", "ping", "-c1", "-W1", "c2").returncode == 0,
+             what="c2 back after its host restarted")
+
+
+def neighbours(d) -> str:
+    import subprocess
+    return subprocess.run([*d.prefix(), "ip", "neigh", "show", "nud", "permanent"],
+                          capture_output=True, text=True).stdout
+
+
+def test_dead_host_endpoints_disappear(cluster):
+    from .support.cluster import cut
+    h1, _, h3 = cluster.hosts
+    target = ip_of(h3, "c3", "ov1")
+    assert target in neighbours(h1)
+    h3.stop(kill=True)
+    cut("host3", up=False)
+    wait_for(lambda: target not in neighbours(h1), timeout=cluster.ttl * 4,
+             what="the dead host's peer unprogrammed")
+    assert h1.docker("exec", "c1", "nslookup", "c3").returncode != 0
+    cut("host3", up=True)
+    h3.start()
+    wait_for(lambda: h1.docker("exec", "c1", "ping", "-c1", "-W1", "c3").returncode == 0,
+             what="c3 back after its host came back")
+
+
+def test_etcd_outage_keeps_traffic_and_fails_creates_with_503(cluster):
+    h1, h2, _ = cluster.hosts
+    member = cluster.etcd[0]
+    member.stop()
+    try:
+        assert h1.docker("exec", "c1", "ping", "-c1", "-W2", "c2").returncode == 0
+        r = h1.api("POST", "/networks/create", {"Name": "during", "Driver": "overlay"})
+        assert r.status == 503, r.body
+        assert "cluster store" in r.json()["message"]
+        r = h1.docker("run", "-d", "--name", "late", "--network", "ov1", "busybox:local",
+                      "sleep", "3600")
+        assert r.returncode != 0 and "cluster store" in r.stderr
+        h1.docker("rm", "-f", "late")
+    finally:
+        member.start(cluster="", state="existing")
+        wait_for(member.healthy, what="etcd back")
+    wait_for(lambda: h1.api("POST", "/networks/create", {"Name": "after", "Driver": "overlay"}
+                            ).status == 201, what="creates work again")
+    run(h1, "late", "ov1")
+    wait_for(lambda: h2.docker("exec", "c2", "ping", "-c1", "-W1", "late").returncode == 0,
+             what="a container started after the outage is reachable")
+    h1.docker("rm", "-f", "late")
+    assert h1.docker("network", "rm", "after").returncode == 0

@@ -59,5 +59,5 @@ def test_sandbox_addresses_include_link_local():
 
 def test_registry_names():
     drivers = make_drivers()
-    assert set(drivers) == {"bridge", "host", "null", "macvlan", "ipvlan"}
+    assert set(drivers) == {"bridge", "host", "null", "macvlan", "ipvlan", "overlay"}
     assert all(d.name == k for k, d in drivers.items())

@@ -20,7 +20,8 @@ Addresses = tuple[tuple[bytes, ...], tuple[bytes, ...]]  # (A records, AAAA reco
 NO_SUCH = (wire.NXDOMAIN, ())
 CANNOT = (wire.SERVFAIL, ())
 REFUSE = (wire.REFUSED, ())
-NO_DISCOVERY = ("bridge", "host", "none")
+# docker_gwbridge only carries overlay containers' egress: names there would cross overlays
+NO_DISCOVERY = ("bridge", "host", "none", "docker_gwbridge")
 
 
 @dataclass(frozen=True)

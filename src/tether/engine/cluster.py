@@ -59,7 +59,8 @@ class Cluster:
         self.engine = engine
         self.host_id = engine.daemon_id
         self.driver.local_address = self.advertise
-        try:
+        try:  # networks first: re-publishing adopted containers' endpoints needs them
+            await self.on_network(None, (await self.store.list_at(keys.NETWORKS))[0])
             await self.register()
         except Unavailable as exc:
             log.warning("cluster store unreachable at start, retrying: %s", exc)
@@ -136,6 +137,30 @@ class Cluster:
 
     async def withdraw(self, ep: Endpoint) -> None:
         await self.store.delete(endpoint_key(ep.network_id, ep.id))
+
+    async def with_gateway(self, c: Container) -> Container:
+        """`c` plus an endpoint on this host's `docker_gwbridge` (made on first use) when
+        its overlays are its only way out: egress leaves through that bridge, masqueraded."""
+        from dataclasses import replace
+
+        from tether.engine.cluster_networks import GWBRIDGE, GWBRIDGE_OPTIONS, needs_gateway
+        from tether.engine.endpoints import placeholder
+        from tether.errors import Conflict
+        from tether.model import EndpointRequest, NetworkSpec
+
+        networks = self.engine.networks
+        if not needs_gateway(c, self.engine.state.networks):
+            return c
+        try:
+            gw = networks.get(GWBRIDGE)
+        except Exception:  # noqa: BLE001 - NotFound: the first overlay container here
+            try:
+                gw = await networks.create(NetworkSpec(name=GWBRIDGE, driver="bridge",
+                                                       options=dict(GWBRIDGE_OPTIONS)))
+            except Conflict:  # a container starting at the same time made it
+                gw = networks.get(GWBRIDGE)
+        return replace(c, endpoints={**c.endpoints,
+                                     gw.id: placeholder(gw, c.id, EndpointRequest())})
 
     # ---- following the store ----------------------------------------------------------------
 

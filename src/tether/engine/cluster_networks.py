@@ -159,3 +159,21 @@ class ScopedIpam:
 
     async def used(self, net_id: str) -> dict[str, str]:
         return await self._for(net_id).used(net_id)
+
+
+GWBRIDGE = "docker_gwbridge"
+GWBRIDGE_OPTIONS = {
+    "com.docker.network.bridge.name": "tether_gwbridge",
+    "com.docker.network.bridge.enable_icc": "false",
+    "com.docker.network.bridge.enable_ip_masquerade": "true",
+}
+
+
+def needs_gateway(c, networks) -> bool:
+    """Whether a container gets an endpoint on `docker_gwbridge` for egress, as in Docker:
+    it is on a non-internal overlay and on no other network with a way out."""
+    nets = [networks[n] for n in c.endpoints if n in networks]
+    overlay = any(n.scope == "global" and not n.internal for n in nets)
+    other_exit = any(n.scope != "global" and n.driver not in ("null", "host") and
+                     not n.internal for n in nets)
+    return overlay and not other_exit

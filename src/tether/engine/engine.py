@@ -54,6 +54,7 @@ class Engine:
         etc = EtcWriter(self.state, self.containers, runtime, self.discovery, resolv_conf)
         self.lifecycle = Lifecycle(self.state, self.containers, self.endpoints, runtime, images,
                                    exec_root, self.discovery, etc)
+        self.lifecycle.cluster = cluster
         self.execs = Execs(self.containers, runtime, self.state.events)
         self.events = self.state.events
         self.create_lock = asyncio.Lock()

@@ -50,6 +50,7 @@ class Lifecycle:
         self.watchers: set[asyncio.Task] = set()
         self.readers: dict[str, set[asyncio.Future]] = {}
         self.ports = Ports(state, endpoints.firewall)
+        self.cluster = None  # engine.cluster.Cluster when the daemon has a cluster store
 
     def lock(self, cid: str) -> asyncio.Lock:
         return self.locks.setdefault(cid, asyncio.Lock())
@@ -126,6 +127,8 @@ class Lifecycle:
         """Plumb every configured endpoint in order (eth0, eth1...), default routes through
         the gateway `gateway_networks` picks."""
         done: dict = {}
+        if self.cluster is not None:  # overlay-only containers get docker_gwbridge
+            c = await self.cluster.with_gateway(c)
         pairs = [(self.containers.network_of(c, key), ep) for key, ep in c.endpoints.items()]
         gw4, gw6 = gateway_networks([net for net, _ in pairs])
         for net, ep in pairs:
@@ -364,7 +367,10 @@ def gateway_networks(nets: list[Network]) -> tuple[str | None, str | None]:
     host, so the host's own addresses still answer).
     """
     routed = [n for n in nets if n.driver not in ("null", "host") and has_default_route(n)]
-    ordered = [n for n in routed if not n.internal] + [n for n in routed if n.internal]
+    # an overlay's gateway is no host's address: a local way out (docker_gwbridge) goes first
+    ordered = ([n for n in routed if not n.internal and n.scope != "global"]
+               + [n for n in routed if not n.internal and n.scope == "global"]
+               + [n for n in routed if n.internal])
     gw4 = next((n.id for n in ordered), None)
     gw6 = next((n.id for n in ordered if n.enable_ipv6), None)
     return gw4, gw6
