@@ -1,7 +1,7 @@
 """Simulated hosts for the overlay tests: network namespaces joined by an underlay bridge,
 etcd members in namespaces of their own, and one tetherd per host.
 
-Underlay 10.77.0.0/24 on bridge `ul0` in the test session's (private) namespace: host i is
+Underlay 10.77.0.0/24 on bridge `ul0` (10.77.0.1) in the test session's (private) namespace: host i is
 10.77.0.(10+i), etcd member j is 10.77.0.(100+j). Nothing leaves the session's namespace.
 """
 
@@ -54,6 +54,7 @@ class Cluster:
 
     def up(self, n_hosts: int = 3, n_etcd: int = 1) -> "Cluster":
         sh(f"ip link add {UNDERLAY} type bridge && ip link set {UNDERLAY} up")
+        sh(f"ip addr add {PREFIX}.1/24 dev {UNDERLAY}")  # the tests ask etcd for its health
         for j in range(n_etcd):
             name = f"etcd{j}"
             make_node(name, f"{PREFIX}.{100 + j}")

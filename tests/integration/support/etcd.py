@@ -51,11 +51,7 @@ class EtcdMember:
         return self
 
     def healthy(self) -> bool:
-        if self.netns:  # urllib runs in our netns: ask from inside the member's
-            r = subprocess.run(["nsenter", f"--net={self.netns}", "curl", "-sf", "-m", "1",
-                                f"http://{self.client}/health"], capture_output=True, text=True)
-            return r.returncode == 0 and '"true"' in r.stdout
-        try:
+        try:  # a member in a netns is reached over the underlay, which has an address here
             with urllib.request.urlopen(f"http://{self.client}/health", timeout=1) as resp:
                 return b'"true"' in resp.read()
         except OSError:

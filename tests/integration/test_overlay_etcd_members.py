@@ -1,0 +1,45 @@
+"""Overlays on a three-member etcd cluster: losing one member changes nothing users see."""
+
+from __future__ import annotations
+
+import pytest
+
+from .support import harness
+from .support.cluster import Cluster, wait_for
+from .test_overlay import ip_of, run
+
+
+@pytest.fixture(scope="module")
+def cluster3(daemon_factory, tmp_path_factory, busybox_tarball):
+    c = Cluster(tmp_path_factory.mktemp("cluster3"), daemon_factory)
+    try:
+        c.up(n_hosts=2, n_etcd=3)
+        for d in c.hosts:
+            harness.import_busybox(d, busybox_tarball)
+        yield c
+    finally:
+        problems = c.down()
+    if problems:
+        pytest.fail("cluster teardown:\n" + "\n".join(problems), pytrace=False)
+
+
+def test_an_etcd_member_dies(cluster3):
+    h1, h2 = cluster3.hosts
+    assert h1.docker("network", "create", "-d", "overlay", "mesh").returncode == 0
+    wait_for(lambda: h2.api("GET", "/networks/mesh").status == 200, what="mesh on host2")
+    run(h1, "a", "mesh")
+    run(h2, "b", "mesh")
+    wait_for(lambda: h1.docker("exec", "a", "ping", "-c1", "-W1", "b").returncode == 0,
+             what="a -> b")
+    cluster3.etcd[0].stop(kill=True)  # every daemon's first endpoint, and its watch streams
+    assert h2.docker("exec", "b", "ping", "-c1", "-W2", ip_of(h1, "a", "mesh")).returncode == 0
+    r = h2.docker("network", "create", "-d", "overlay", "mesh2")
+    assert r.returncode == 0, r.stderr
+    run(h2, "c", "mesh")
+    wait_for(lambda: h1.docker("exec", "a", "ping", "-c1", "-W1", "c").returncode == 0,
+             what="a container started after the member died is seen through the others")
+    wait_for(lambda: h1.api("GET", "/networks/mesh2").status == 200, what="mesh2 on host1")
+    for name, d in (("a", h1), ("b", h2), ("c", h2)):
+        d.docker("rm", "-f", name)
+    for net in ("mesh", "mesh2"):
+        assert h1.docker("network", "rm", net).returncode == 0
