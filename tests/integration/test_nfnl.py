@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from tether.firewall import batches, rules
+from tether.firewall import batches, portrules, rules
+from tether.firewall.portrules import Mapping
 from tether.firewall.rules import NetRules
 from tether.kernel import libnftables, nfnl
 
@@ -68,6 +69,33 @@ def test_batches_make_what_the_scripts_make(tables):
     batches.endpoint(raw, NETS[1], "tvportbbbb", "delete").send()
     assert listing(raw) == listing(text)
     assert "tb-bbbbbbbbbbbb" not in listing(raw)
+
+
+MAPS = (
+    Mapping("tcp", "", 8080, "10.50.0.2", 80),
+    Mapping("udp", "", 5353, "10.50.0.2", 53),
+    Mapping("tcp", "", 8080, "fd00:50::2", 80),
+    Mapping("sctp", "127.0.0.1", 9000, "10.50.0.3", 9),
+    Mapping("tcp", "::1", 9001, "fd00:50::3", 9),
+    Mapping("tcp", "192.0.2.7", 65535, "10.50.0.4", 1),
+)
+
+
+def test_port_map_batches_make_what_the_scripts_make(tables):
+    text, raw = tables
+    for t in tables:
+        nft(rules.full_ruleset(t, []) + "\n".join(portrules.all_elements(t, ())) + "\n")
+    nft(portrules.publish(text, MAPS))
+    batches.publish(raw, MAPS).send()
+    assert listing(raw) == listing(text)
+    assert "tcp . 8080 : fd00:50::2 . 80" in listing(raw)
+    assert "192.0.2.7 . tcp . 65535 : 10.50.0.4 . 1" in listing(raw)
+
+    nft(portrules.unpublish(text, MAPS[:3]))
+    batches.unpublish(raw, MAPS[:3]).send()
+    batches.unpublish(raw, MAPS[:3]).send()  # absent mappings are no error
+    assert listing(raw) == listing(text)
+    assert "8080" not in listing(raw) and "9001" in listing(raw)
 
 
 def test_a_refused_batch_changes_nothing(tables):

@@ -50,3 +50,24 @@ def endpoint(table: str, net: NetRules, host_ifname: str, verb: str) -> Batch:
     if verb == "delete":
         batch.elements("add", "bridge", table, "no_icc_ports", port)
     return batch.elements(verb, "bridge", table, "no_icc_ports", port)
+
+
+def _port_elements(table: str, mappings, verb: str, batch: Batch) -> Batch:
+    by_map: dict[str, list[Element]] = {}
+    for m in mappings:
+        name, key, data = m.encoded()
+        by_map.setdefault(name, []).append(Element(key, data=data if verb == "add" else None))
+    for name, elems in sorted(by_map.items()):
+        batch.elements(verb, "inet", table, name, elems)
+    return batch
+
+
+def publish(table: str, mappings) -> Batch:
+    """What `portrules.publish` does: every mapping of a container, one transaction."""
+    return _port_elements(table, mappings, "add", Batch())
+
+
+def unpublish(table: str, mappings) -> Batch:
+    """What `portrules.unpublish` does (adding first makes an absent mapping no error)."""
+    return _port_elements(table, mappings, "delete", _port_elements(table, mappings, "add",
+                                                                    Batch()))

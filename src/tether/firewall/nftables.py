@@ -75,14 +75,12 @@ class NftFirewall:
 
     async def publish(self, mappings: tuple[Mapping, ...]) -> None:
         """Add a container's published ports: one transaction for all of them."""
-        script = portrules.publish(self.table, mappings)
-        if script:
-            await nft.apply(script)
+        await apply(batches.publish(self.table, mappings),
+                    portrules.publish(self.table, mappings))
 
     async def unpublish(self, mappings: tuple[Mapping, ...]) -> None:
-        script = portrules.unpublish(self.table, mappings)
-        if script:
-            await nft.apply(script)
+        await apply(batches.unpublish(self.table, mappings),
+                    portrules.unpublish(self.table, mappings))
 
     async def add_network(self, net: Network) -> None:
         r = net_rules(net)

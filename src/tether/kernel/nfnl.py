@@ -9,7 +9,8 @@ in microseconds, whatever the size of the ruleset. The full ruleset (daemon star
 goes through libnftables, which is what it is good at.
 
 Only what tether sends is encoded: set and map elements with a value key (interface names,
-concatenated or not, or an address interval) and optionally an accept/drop verdict.
+addresses, protocols and ports, concatenated or not, or an address interval) and
+optionally an accept/drop verdict or a value (a published port's address . port).
 """
 
 from __future__ import annotations
@@ -80,6 +81,28 @@ def verdict(kind: int, name: str) -> bytes:
 
 # --- set element keys ----------------------------------------------------------------------
 
+PROTOCOLS = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP, "sctp": 132}
+
+
+def concat(*fields: bytes) -> bytes:
+    """A concatenated key or value: each field padded to a 4-byte register boundary."""
+    return b"".join(f + bytes(-len(f) % 4) for f in fields)
+
+
+def proto(name: str) -> bytes:
+    """An `inet_proto` (`meta l4proto`) field."""
+    return bytes([PROTOCOLS[name]])
+
+
+def service(port: int) -> bytes:
+    """An `inet_service` (`th dport`) field: big-endian."""
+    return struct.pack(">H", port)
+
+
+def address(addr: str) -> bytes:
+    return ipaddress.ip_address(addr).packed
+
+
 def interval(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[tuple[bytes, int]]:
     """(key, flags) of a prefix in an interval set: its start, and the first address after
     it flagged as the interval's end (none when the prefix runs to the end of the space)."""
@@ -96,11 +119,14 @@ class Element:
     key: bytes
     flags: int = 0
     verdict: str | None = None  # "accept" or "drop", in a verdict map
+    data: bytes | None = None  # the value, in a data map
 
     def encode(self) -> bytes:
         parts = [data_value(1, self.key)]  # NFTA_SET_ELEM_KEY
         if self.verdict is not None:
             parts.append(verdict(2, self.verdict))  # NFTA_SET_ELEM_DATA
+        elif self.data is not None:
+            parts.append(data_value(2, self.data))  # NFTA_SET_ELEM_DATA
         if self.flags:
             parts.append(be32(3, self.flags))  # NFTA_SET_ELEM_FLAGS
         return nest(1, *parts)  # NFTA_LIST_ELEM
