@@ -75,7 +75,9 @@ async def serve_unix(app: web.Application, path: str) -> web.AppRunner:
     except OSError:
         sock.close()
         raise
-    runner = web.AppRunner(app, handle_signals=False)
+    # attach and exec streams last as long as their process: shutting down waits a moment
+    # for requests in flight, then drops them (containers keep running regardless)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2.0)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     return runner
