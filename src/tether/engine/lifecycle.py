@@ -335,7 +335,7 @@ class Lifecycle:
                 continue
             running, _pid = await self.runtime.state(c.id)
             if running:
-                self.ports.adopt(c)
+                await self.ports.adopt(c)
                 await self.discovery.attach(c)
                 self.exited[c.id] = asyncio.Event()
                 self.watch(c.id)

@@ -65,8 +65,11 @@ def target(c: Container, nets: dict[str, Network]) -> Target | None:
 
 
 def default_host_ip(b: PortBinding, host_binding: str) -> PortBinding:
-    """A binding without host ip takes the network's host_binding_ipv4 option."""
-    return replace(b, host_ip=host_binding) if not b.host_ip and host_binding else b
+    """A binding without host ip takes the network's host_binding_ipv4 option; 0.0.0.0
+    (the default bridge's) still means every address of both families, as in Docker."""
+    if b.host_ip or not host_binding or host_binding == "0.0.0.0":
+        return b
+    return replace(b, host_ip=host_binding)
 
 
 def overlaps(a: PortBinding, b: PortBinding) -> bool:

@@ -1,9 +1,10 @@
 """Published ports: allocate host ports, reserve them, and program the kernel's DNAT maps.
 
 Start calls `publish` once per container (after its endpoints are plumbed): every mapping
-goes into the firewall's maps in one transaction, and each host port is reserved by a bound,
-non-listening socket held here, so a host process cannot take it later and a port a host
-process already holds is refused up front. Exit calls `unpublish`. UDP conntrack entries of
+goes into the firewall's maps in one transaction, and each host port is reserved by a bound
+socket held here, so a host process cannot take it later and a port a host process already
+holds is refused up front. The IPv6 ones also listen, for what the kernel cannot DNAT
+(engine.loopproxy: ::1, and IPv6 to a container without IPv6). Exit calls `unpublish`. UDP conntrack entries of
 the ports are flushed both ways, so a client that keeps sending reaches the new owner.
 """
 
@@ -19,6 +20,7 @@ from dataclasses import replace
 
 from tether.drivers.bridge_options import BridgeOptions
 from tether.engine import portplan
+from tether.engine.loopproxy import LoopProxy
 from tether.engine.portplan import PortTaken
 from tether.engine.rollback import Rollback
 from tether.firewall.portrules import Mapping
@@ -26,7 +28,8 @@ from tether.kernel.sysctl import set_sysctl
 from tether.model import Container, PortBinding
 
 log = logging.getLogger(__name__)
-SOCK_TYPES = {"tcp": socket.SOCK_STREAM, "udp": socket.SOCK_DGRAM}
+SOCK_TYPES = {"tcp": (socket.SOCK_STREAM, 0), "udp": (socket.SOCK_DGRAM, 0),
+              "sctp": (socket.SOCK_STREAM, socket.IPPROTO_SCTP)}
 
 
 def ephemeral_range(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> tuple[int, int]:
@@ -43,13 +46,16 @@ def raise_fd_limit() -> None:
 
 
 def bind_socket(b: PortBinding, family: int, addr: str) -> socket.socket | None:
-    """A bound, non-listening socket holding `b`'s host port; None for sctp (not reserved).
+    """A bound socket holding `b`'s host port; None where the host has no SCTP.
     Raises OSError(EADDRINUSE) when a host process holds it."""
-    kind = SOCK_TYPES.get(b.proto)
-    if kind is None:
-        return None
+    kind, proto = SOCK_TYPES[b.proto]
     fam = socket.AF_INET if family == 4 else socket.AF_INET6
-    s = socket.socket(fam, kind)
+    try:
+        s = socket.socket(fam, kind, proto)
+    except OSError as exc:
+        if exc.errno in (errno.EPROTONOSUPPORT, errno.ESOCKTNOSUPPORT, errno.EAFNOSUPPORT):
+            return None  # nothing on this host can take the port either
+        raise
     try:
         if fam == socket.AF_INET6:
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
@@ -66,7 +72,8 @@ class Ports:
     def __init__(self, state, firewall) -> None:
         self.state = state
         self.firewall = firewall
-        self.held: dict[str, list[socket.socket]] = {}
+        self.held: dict[str, list[tuple[PortBinding, socket.socket]]] = {}
+        self.proxy = LoopProxy()
         raise_fd_limit()
 
     def taken(self, cid: str) -> list[PortBinding]:
@@ -90,6 +97,7 @@ class Ports:
             raise PortTaken(f"driver failed programming external connectivity on endpoint "
                             f"{c.name} ({tgt.ep.id}): {exc}") from None
         undo.push(self.release, c.id)
+        await self.relay(c.id, tgt.ep)
         maps = portplan.mappings(bound, tgt.ep)
         self.localnet(tgt.net)
         await self.firewall.publish(maps)
@@ -133,10 +141,19 @@ class Ports:
                         f"{addr.ip if addr else ''}:{b.container_port}/{b.proto}: "
                         "address already in use") from None
                 if s is not None:
-                    held.append(s)
+                    held.append((b, s))
+
+    async def relay(self, cid: str, ep) -> None:
+        """Serve the IPv6 sockets of `cid`'s ports in the one in-process proxy: what reaches
+        them (::1, or any IPv6 address when the container has none) the kernel cannot DNAT."""
+        addr = ep.ipv6 or ep.ipv4
+        for b, s in self.held.get(cid, []):
+            if s.family == socket.AF_INET6 and addr is not None:
+                await self.proxy.serve(cid, s, b.proto, (str(addr.ip), b.container_port))
 
     def release(self, cid: str) -> None:
-        for s in self.held.pop(cid, []):
+        self.proxy.stop(cid)
+        for _, s in self.held.pop(cid, []):
             s.close()
 
     async def unpublish(self, c: Container) -> None:
@@ -161,10 +178,13 @@ class Ports:
         return tuple(m for c in self.state.containers.values() if c.state.running
                      for m in self.mappings(c))
 
-    def adopt(self, c: Container) -> None:
+    async def adopt(self, c: Container) -> None:
         """Re-reserve the host ports of a container that survived a daemon restart."""
         try:
             self.reserve(c.id, list(c.ports), None)
+            tgt = portplan.target(c, self.state.networks) if c.ports else None
+            if tgt is not None:
+                await self.relay(c.id, tgt.ep)
         except Exception as exc:  # noqa: BLE001 - the mapping itself still works
             log.warning("cannot re-reserve ports of %s: %s", c.name, exc)
 

@@ -13,7 +13,9 @@ elements, not 1,000 rules:
 Chains `pub_pre` (prerouting: from outside and from containers) and `pub_out` (output: from
 the host itself) look the maps up; `pub_post` masquerades what loops back into a bridge
 (hairpin, container to container through the host address, and 127.0.0.1 sources, which
-need route_localnet on the bridge). The forward chain of `rules.inet_skeleton` accepts
+need route_localnet on the bridge). ::1 is left alone: IPv6 has no route_localnet, and the
+kernel drops a reply de-NATed to ::1 that arrived on a bridge (no route, RFC 4291 2.5.3),
+so the one in-process proxy of `engine.loopproxy` serves ::1 instead. The forward chain of `rules.inet_skeleton` accepts
 DNAT'ed traffic into a bridge before the per-network isolation chains.
 """
 
@@ -24,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tether.firewall.rules import _script
+from tether.kernel import nfnl
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,15 @@ class Mapping:
             return f"pub{v}ip", f"{self.host_ip} . {key} : {self.addr} . {self.port}"
         return f"pub{v}", f"{key} : {self.addr} . {self.port}"
 
+    def encoded(self) -> tuple[str, bytes, bytes]:
+        """(map name, key, value) of this mapping as nfnetlink carries them."""
+        key = [nfnl.proto(self.proto), nfnl.service(self.host_port)]
+        if self.host_ip:
+            key.insert(0, nfnl.address(self.host_ip))
+        name = self.element()[0]
+        return name, nfnl.concat(*key), nfnl.concat(nfnl.address(self.addr),
+                                                    nfnl.service(self.port))
+
 
 def ports_skeleton(table: str) -> list[str]:
     """The constant DNAT part of the inet table; safe to apply over an existing one."""
@@ -65,12 +77,18 @@ def ports_skeleton(table: str) -> list[str]:
     for chain, hook, prio in (("pub_pre", "prerouting", "dstnat"), ("pub_out", "output", "-100")):
         lines += [f"add chain {t} {chain} {{ type nat hook {hook} priority {prio}; "
                   "policy accept; }", f"flush chain {t} {chain}"]
+        if chain == "pub_out":  # the kernel cannot DNAT ::1: engine.loopproxy serves it
+            lines.append(f"add rule {t} {chain} ip6 daddr ::1 return")
         lines += [f"add rule {t} {chain} {r}" for r in _dnat_rules()]
     lines += [
         f"add chain {t} pub_post {{ type nat hook postrouting priority srcnat; policy accept; }}",
         f"flush chain {t} pub_post",
         f"add rule {t} pub_post oifname @bridges ct status dnat iifname @bridges masquerade",
         f"add rule {t} pub_post oifname @bridges ct status dnat ip saddr 127.0.0.0/8 masquerade",
+        # with br_netfilter loaded, hairpin is bridged, not routed, and postrouting sees no
+        # input interface: the source address says the packet came from a container
+        f"add rule {t} pub_post oifname @bridges ct status dnat ip saddr @masq4 masquerade",
+        f"add rule {t} pub_post oifname @bridges ct status dnat ip6 saddr @masq6 masquerade",
     ]
     return lines
 

@@ -246,12 +246,37 @@ async def create_veth(
             raise kernel_error(exc, f"cannot create veth {host_name}") from exc
     finally:
         os.close(fd)
-    if not host_ipv6:
-        _no_ipv6(host_name)
+    try:
+        await _finish_host_side(host_name, master, host_ipv6)
+    except BaseException:
+        await remove_link(host_name)  # its peer goes with it
+        raise
+
+
+async def _finish_host_side(name: str, master: str | None, ipv6: bool) -> None:
+    if not ipv6:
+        _no_ipv6(name)
+    if master:
+        await _hairpin(name)
+    if not ipv6:
         try:
-            await ipr.link("set", index=await _index(host_name), state="up")
+            await (await rtnl()).link("set", index=await _index(name), state="up")
         except NetlinkError as exc:
-            raise kernel_error(exc, f"cannot bring veth {host_name} up") from exc
+            raise kernel_error(exc, f"cannot bring veth {name} up") from exc
+
+
+async def _hairpin(port: str) -> None:
+    """Let the bridge send a frame back out of the port it came in on.
+
+    With br_netfilter loaded, a container reaching its own published port through a host
+    address is DNAT'ed inside the bridge, which then must send the frame back to where it
+    came from (Docker without its proxy, and podman, do the same). Linux's enhanced DAD
+    ignores the container's own reflected neighbour solicitations.
+    """
+    try:
+        await (await rtnl()).link("set", index=await _index(port), kind="bridge_slave", mode=1)
+    except NetlinkError as exc:
+        raise kernel_error(exc, f"cannot set hairpin mode on bridge port {port}") from exc
 
 
 async def configure_interface(
