@@ -65,10 +65,10 @@ def test_hairpin_and_other_networks(docker_client, web):
 
 
 def test_port_inspect_and_ps_as_docker_shows(daemon, web):
-    out = daemon.docker("port", "pubweb").stdout  # the CLI hides [::] without host IPv6
-    assert out.splitlines()[0] == "80/tcp -> 0.0.0.0:8080"
+    out = daemon.docker("port", "pubweb").stdout
+    assert out.splitlines() == ["80/tcp -> 0.0.0.0:8080", "80/tcp -> [::]:8080"]
     ps = daemon.docker("ps", "--filter", "name=pubweb", "--format", "{{.Ports}}").stdout
-    assert ps.startswith("0.0.0.0:8080->80/tcp")  # the CLI hides [::] without host IPv6
+    assert ps.strip() == "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp"
     web.reload()
     assert web.attrs["HostConfig"]["PortBindings"] == {"80/tcp": [{"HostIp": "",
                                                                    "HostPort": "8080"}]}
