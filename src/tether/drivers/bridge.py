@@ -121,5 +121,7 @@ class BridgeDriver:
         await links.remove_veth(ep.host_ifname or veth_name(ep.id), ep.ifname, info.sandbox_path)
 
     async def release(self, net: Network, ep: Endpoint, info: JoinInfo) -> None:
-        """Nothing outside the sandbox outlives it."""
-        return None
+        """Take the veth off the bridge: it dies with the sandbox, but a process that still
+        holds the namespace (an `nsenter`, a debugger) would keep it on the bridge, answering
+        for an address IPAM may give the next container."""
+        await links.detach_port(ep.host_ifname or veth_name(ep.id))

@@ -105,6 +105,17 @@ async def remove_link(name: str, netns: str | None = None) -> None:
             raise kernel_error(exc, f"cannot delete interface {name}") from exc
 
 
+async def detach_port(name: str) -> None:
+    """Take link `name` down and off its bridge; an absent link is success."""
+    try:
+        await (await rtnl()).link("set", index=await _index(name), state="down", master=0)
+    except NotFound:
+        return
+    except NetlinkError as exc:
+        if exc.code not in _GONE:
+            raise kernel_error(exc, f"cannot detach {name} from its bridge") from exc
+
+
 async def remove_veth(host_name: str, peer_name: str, peer_netns: str) -> None:
     """Delete a veth whose peer `peer_name` lives in `peer_netns`, without waiting on RCU.
 
