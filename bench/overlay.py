@@ -65,10 +65,11 @@ def iperf(client_ns: str, server_ns: str, server_ip: str) -> float:
         for _ in range(100):
             r = subprocess.run(["nsenter", f"--net={client_ns}", "iperf3", "-c", server_ip,
                                 "-t", "2", "-J"], capture_output=True, text=True)
-            if r.returncode == 0:
-                return json.loads(r.stdout)["end"]["sum_received"]["bits_per_second"] / 1e9
+            result = json.loads(r.stdout or "{}")
+            if r.returncode == 0 and "sum_received" in result.get("end", {}):
+                return result["end"]["sum_received"]["bits_per_second"] / 1e9
             time.sleep(0.05)
-        raise RuntimeError(f"iperf3 to {server_ip} failed: {r.stdout[-300:]}")
+        raise RuntimeError(f"iperf3 to {server_ip} failed: {r.stdout[-500:]}")
     finally:
         server.kill()
         server.wait()
@@ -109,10 +110,12 @@ def main() -> None:
                 over.append(iperf(sandboxes[0], sandboxes[1], target))
             rows = [benchlib.row(GROUP, UNDERLAY, under, "Gbit/s", UNDERLAY),
                     benchlib.row(GROUP, OVERLAY, over, "Gbit/s", UNDERLAY)]
-            for i, d in enumerate(daemons):
-                docker(d, "rm", "-f", f"c{i}")
-            docker(daemons[0], "network", "rm", "bench")
         finally:
+            for i, d in enumerate(daemons):
+                subprocess.run([DOCKER, "rm", "-f", f"c{i}"], env=d.env, capture_output=True)
+            if daemons:
+                subprocess.run([DOCKER, "network", "rm", "bench"], env=daemons[0].env,
+                               capture_output=True)
             for d in daemons:
                 d.stop()
             etcd.kill()
