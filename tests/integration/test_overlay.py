@@ -103,6 +103,26 @@ def test_overlays_are_isolated(cluster):
     wait_for(lambda: h2.api("GET", "/networks/ov2").status == 404, what="ov2 gone on host2")
 
 
+def test_internal_overlay_has_no_way_out(cluster):
+    h1 = cluster.hosts[0]
+    assert h1.docker("network", "create", "-d", "overlay", "--internal", "ovi").returncode == 0
+    run(h1, "inner", "ovi")
+    info = h1.api("GET", "/containers/inner/json").json()
+    assert list(info["NetworkSettings"]["Networks"]) == ["ovi"]
+    assert "default" not in h1.docker("exec", "inner", "ip", "route").stdout
+    assert h1.docker("exec", "inner", "ping", "-c1", "-W1",
+                     cluster.etcd[0].address).returncode != 0
+    h1.docker("rm", "-f", "inner")
+    assert h1.docker("network", "rm", "ovi").returncode == 0
+
+
+def test_overlay_without_a_cluster_store_is_503(daemon_factory):
+    plain = daemon_factory.start("plain")
+    r = plain.api("POST", "/networks/create", {"Name": "ov", "Driver": "overlay"})
+    assert r.status == 503 and "--cluster-store" in r.json()["message"]
+    assert daemon_factory.finish(plain) == []
+
+
 def test_concurrent_starts_get_distinct_addresses(cluster):
     import concurrent.futures
     assert cluster.hosts[0].docker("network", "create", "-d", "overlay", "race").returncode == 0
@@ -146,15 +166,35 @@ def test_dead_host_endpoints_disappear(cluster):
     h1, _, h3 = cluster.hosts
     target = ip_of(h3, "c3", "ov1")
     assert target in neighbours(h1)
+    net_id = h1.api("GET", "/networks/ov1").json()["Id"]
+    address_key = f"ipam/addresses/{net_id}/{target}"
+    assert etcd_get(cluster, address_key) is not None
     h3.stop(kill=True)
     cut("host3", up=False)
     wait_for(lambda: target not in neighbours(h1), timeout=cluster.ttl * 4,
              what="the dead host's peer unprogrammed")
     assert h1.docker("exec", "c1", "nslookup", "c3").returncode != 0
+    wait_for(lambda: etcd_get(cluster, address_key) is None, what="the dead host's address freed")
     cut("host3", up=True)
     h3.start()
     wait_for(lambda: h1.docker("exec", "c1", "ping", "-c1", "-W1", "c3").returncode == 0,
              what="c3 back after its host came back")
+    assert etcd_get(cluster, address_key) is not None  # held again by the returning host
+
+
+def etcd_get(cluster, key: str) -> bytes | None:
+    """Read one key of the cluster store from the test process (over the underlay)."""
+    import asyncio
+
+    from tether.store.etcd import EtcdConfig, EtcdStore
+
+    async def get():
+        store = EtcdStore(EtcdConfig(tuple(m.client for m in cluster.etcd)))
+        try:
+            return (await store.get(key))[0]
+        finally:
+            await store.close()
+    return asyncio.run(get())
 
 
 def test_etcd_outage_keeps_traffic_and_fails_creates_with_503(cluster):

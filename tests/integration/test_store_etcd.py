@@ -59,3 +59,61 @@ def test_parse_store_url():
                           {"kv.cacertfile": "/ca.pem"})
     assert cfg.endpoints == ("10.0.0.1:2379", "10.0.0.2:2379")
     assert cfg.urls()[0] == "https://10.0.0.1:2379"
+
+
+def make_certs(d) -> dict[str, str]:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by it."""
+    import subprocess
+
+    def ssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "1", "-subj", "/CN=tether-test-ca")
+    (d / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,"
+                               "clientAuth\n")
+    for name in ("server", "client"):
+        ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out",
+            f"{name}.csr", "-subj", f"/CN={name}")
+        ssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", f"{name}.pem", "-days", "1", "-extfile", "san.cnf")
+    return {k: str(d / f) for k, f in (("ca", "ca.pem"), ("cert", "client.pem"),
+                                       ("key", "client.key"), ("scert", "server.pem"),
+                                       ("skey", "server.key"))}
+
+
+async def test_tls_with_client_certificates(tmp_path):
+    import subprocess
+    import time
+
+    certs = make_certs(tmp_path)
+    url = "https://127.0.0.1:23793"
+    proc = subprocess.Popen(
+        ["etcd", "--data-dir", str(tmp_path / "data"), "--listen-client-urls", url,
+         "--advertise-client-urls", url, "--listen-peer-urls", "http://127.0.0.1:23794",
+         "--cert-file", certs["scert"], "--key-file", certs["skey"], "--client-cert-auth",
+         "--trusted-ca-file", certs["ca"], "--log-level", "error"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        cfg = parse_store_url("etcd://127.0.0.1:23793", {
+            "kv.cacertfile": certs["ca"], "kv.certfile": certs["cert"],
+            "kv.keyfile": certs["key"]})
+        s = EtcdStore(cfg)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                rev = await s.put("k", b"v")
+                break
+            except Unavailable:
+                assert time.monotonic() < deadline, "etcd with TLS did not answer"
+                await asyncio.sleep(0.1)
+        assert await s.get("k") == (b"v", rev)
+        await s.close()
+        plain = EtcdStore(parse_store_url("etcd://127.0.0.1:23793",
+                                          {"kv.cacertfile": certs["ca"]}))
+        with pytest.raises(Unavailable):  # no client certificate: refused
+            await plain.get("k")
+        await plain.close()
+    finally:
+        proc.kill()
+        proc.wait()

@@ -120,6 +120,7 @@ class Cluster:
             if rec.host == self.host_id and rec.endpoint_id not in wanted:
                 await self.store.delete(key)
         for c, ep in wanted.values():
+            await self.networks.reclaim(ep)
             await self.publish(c, ep)
 
     def local_endpoints(self) -> list[tuple[Container, Endpoint]]:

@@ -19,7 +19,7 @@ from tether.drivers.overlay import VNI_OPTION
 from tether.engine import cluster_records as keys
 from tether.engine.rollback import Rollback
 from tether.errors import CasFailed, Conflict, Forbidden, Unavailable
-from tether.ipam.allocator import Ipam
+from tether.ipam.allocator import Ipam, address_prefix
 from tether.model import Network, NetworkSpec
 from tether.model.network import IPAddress, IPAMPool, IPNetwork
 from tether.store.base import Delete, Put
@@ -132,6 +132,25 @@ class GlobalNetworks:
                                                 ipaddress.ip_interface(rec.ipv4).ip)
         except Unavailable:
             pass
+
+    async def reclaim(self, ep) -> None:
+        """Hold a local endpoint's addresses again: the other hosts freed them if this
+        host's lease expired while it was cut off (its containers kept them meanwhile)."""
+        for addr in (ep.ipv4, ep.ipv6):
+            if addr is None:
+                continue
+            key = address_prefix(ep.network_id) + str(addr.ip)
+            value, _ = await self.cluster.store.get(key)
+            if value is None:
+                try:
+                    await self.cluster.store.put(key, ep.id.encode(), expect_rev=0)
+                    continue
+                except CasFailed:
+                    value, _ = await self.cluster.store.get(key)
+            if value is not None and value.decode() != ep.id:
+                log.error("address %s of endpoint %s was given to %s while this host was "
+                          "away: two containers now share it", addr.ip, ep.id[:12],
+                          value.decode()[:12])
 
 
 class ScopedIpam:
