@@ -141,6 +141,15 @@ def test_concurrent_starts_get_distinct_addresses(cluster):
 def test_network_in_use_elsewhere_cannot_be_removed(cluster):
     r = cluster.hosts[1].docker("network", "rm", "ov1")
     assert r.returncode != 0 and "active endpoints" in r.stderr
+    h1, h2, _ = cluster.hosts
+    assert h1.docker("network", "create", "-d", "overlay", "ovp").returncode == 0
+    wait_for(lambda: h2.api("GET", "/networks/ovp").status == 200, what="ovp on host2")
+    run(h2, "p", "ovp")
+    r = h1.docker("network", "prune", "-f")
+    assert r.returncode == 0, r.stderr
+    assert h1.api("GET", "/networks/ovp").status == 200  # used on host2: not pruned
+    h2.docker("rm", "-f", "p")
+    assert "ovp" in h1.docker("network", "prune", "-f").stdout
 
 
 def test_clean_stop_withdraws_and_restart_rejoins(cluster):
@@ -153,6 +162,20 @@ def test_clean_stop_withdraws_and_restart_rejoins(cluster):
     h2.start()
     wait_for(lambda: h1.docker("exec", "c1", "ping", "-c1", "-W1", "c2").returncode == 0,
              what="c2 back after its host restarted")
+
+
+def test_restart_forgets_peers_that_vanished_while_down(cluster):
+    h1, h2, h3 = cluster.hosts
+    run(h3, "gone", "ov1")
+    target = ip_of(h3, "gone", "ov1")
+    wait_for(lambda: target in neighbours(h2), what="gone programmed on host2")
+    h2.stop()
+    assert h3.docker("rm", "-f", "gone").returncode == 0
+    h2.start()
+    wait_for(lambda: h2.docker("exec", "c2", "ping", "-c1", "-W1", "c3").returncode == 0,
+             what="host2 back in the overlay")
+    wait_for(lambda: ip_of(h1, "c1", "ov1") in neighbours(h2), what="host2 resynced")
+    assert target not in neighbours(h2)
 
 
 def neighbours(d) -> str:

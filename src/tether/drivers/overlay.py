@@ -94,8 +94,9 @@ class OverlayDriver:
         await vxlan.ensure_overlay_bridge(bridge_name(net.id), vxlan_name(net.id),
                                           vni=vni_of(net), local=self.local_address,
                                           mtu=mtu_of(net))
-        if net.id not in self.made:
+        if net.id not in self.made:  # first use by this process: program from scratch
             self.made.add(net.id)
+            await vxlan.flush_peers(vxlan_name(net.id))
             for peer in list(self.peers.get(net.id, {}).values()):
                 await self._program(net.id, peer)
 

@@ -48,6 +48,7 @@ class Cluster:
         self.remote: dict[str, EndpointRecord] = {}  # endpoint id -> record of another host
         self.tasks: set[asyncio.Task] = set()
         self.synced = asyncio.Event()
+        self.watchers: set = set()  # live watches, ended when the store comes back
         from tether.engine.cluster_networks import GlobalNetworks
         self.networks = GlobalNetworks(self)
 
@@ -102,8 +103,10 @@ class Cluster:
                     await self.register()
                 elif down:
                     await self.republish()
-                if down:
-                    log.info("the cluster store is reachable again")
+                if down:  # a watch on a member that vanished silently would hang for good
+                    log.info("the cluster store is reachable again; watching afresh")
+                    for watcher in list(self.watchers):
+                        await watcher.aclose()
                 down = False
             except Unavailable as exc:
                 if not down:
@@ -174,10 +177,12 @@ class Cluster:
                 if prefix == keys.ENDPOINTS:
                     self.synced.set()
                 watcher = self.store.watch(prefix, start_revision=rev + 1)
+                self.watchers.add(watcher)
                 try:
                     async for event in watcher:
                         await apply(event, None)
                 finally:
+                    self.watchers.discard(watcher)
                     await watcher.aclose()
             except Unavailable as exc:
                 log.debug("watch of %s broke: %s", prefix, exc)

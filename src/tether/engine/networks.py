@@ -257,7 +257,12 @@ class Networks:
                 continue
             if until is not None and parse_rfc3339(net.created) >= until:
                 continue
-            await self.remove(net.id)
+            try:
+                await self.remove(net.id)
+            except Forbidden:
+                if net.scope == "global":  # another host's containers use it: not unused
+                    continue
+                raise
             removed.append(net.name)
         return removed
 

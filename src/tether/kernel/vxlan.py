@@ -84,3 +84,27 @@ async def remove_peer(vxlan: str, *, mac: str, ip: str, vtep: str) -> None:
         except NetlinkError as exc:
             if exc.code not in _GONE:
                 raise kernel_error(exc, f"cannot remove peer {ip} ({mac})") from exc
+
+
+async def flush_peers(vxlan: str) -> int:
+    """Remove every peer programmed on `vxlan` (FDB entries with a remote VTEP, neighbour
+    entries); return how many entries went. A daemon that restarts programs its peers
+    afresh from the store, so entries of endpoints that vanished meanwhile must go."""
+    try:
+        index = await _index(vxlan)
+    except NotFound:
+        return 0
+    ipr = await rtnl()
+    stale = [("fdb", {"ifindex": index, "lladdr": m.get("NDA_LLADDR"), "dst": m.get("NDA_DST"),
+                      "flags": NTF_SELF})
+             async for m in await ipr.fdb("dump", ifindex=index)
+             if m["ifindex"] == index and m.get("NDA_DST")]
+    stale += [("neigh", {"ifindex": index, "dst": m.get("NDA_DST"), "family": m["family"]})
+              async for m in await ipr.neigh("dump", ifindex=index) if m["ifindex"] == index]
+    for kind, kwargs in stale:
+        try:
+            await getattr(ipr, kind)("del", **kwargs)
+        except NetlinkError as exc:
+            if exc.code not in _GONE:
+                raise kernel_error(exc, f"cannot flush the peers of {vxlan}") from exc
+    return len(stale)

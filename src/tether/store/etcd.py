@@ -260,7 +260,8 @@ class EtcdWatch:
         return item
 
     async def aclose(self) -> None:
-        self._done = True
+        """Stop watching; a reader waiting for the next event sees the iteration end."""
+        self._queue.put_nowait(None)
         self._task.cancel()
         try:
             await self._task
