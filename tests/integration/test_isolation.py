@@ -158,3 +158,26 @@ def test_egress_is_masqueraded(docker_client, busybox_image, outside_host):
         assert seen == outside_host.gateway
     finally:
         c.remove(force=True)
+
+
+def test_no_masquerade_when_the_network_says_so(docker_client, busybox_image, outside_host):
+    """enable_ip_masquerade=false: the outside host sees the container's own address."""
+    net = docker_client.networks.create(
+        "nomasq", driver="bridge", options={"com.docker.network.bridge.enable_ip_masquerade":
+                                            "false"},
+        ipam={"Config": [{"Subnet": "10.213.0.0/24"}]})
+    route = ["nsenter", f"--net={outside_host.netns}", "ip", "route"]
+    subprocess.run([*route, "add", "10.213.0.0/24", "via", outside_host.gateway], check=True)
+    try:
+        c = docker_client.containers.run("busybox:local", "sleep 600", detach=True,
+                                         network="nomasq")
+        try:
+            c.reload()
+            ip = c.attrs["NetworkSettings"]["Networks"]["nomasq"]["IPAddress"]
+            seen = c.exec_run(f"timeout 3 wget -qO- {outside_host.url()}").output.decode()
+            assert seen == ip
+        finally:
+            c.remove(force=True)
+    finally:
+        subprocess.run([*route, "del", "10.213.0.0/24"], check=False)
+        net.remove()
