@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 STAMP := $(VENV)/.tether-installed
 DEBIAN_PACKAGES := nftables libnftables1 runc busybox-static iproute2 conntrack util-linux \
-                   procps iputils-ping etcd-server etcd-client
+                   procps iputils-ping etcd-server etcd-client graphviz chromium
 # What `make bench` measures tether against (CNI bridge plugin, netavark, iptables for both;
 # dnsmasq and aardvark-dns for the resolver).
 BENCH_PACKAGES := containernetworking-plugins netavark iptables dnsmasq-base aardvark-dns

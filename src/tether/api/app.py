@@ -16,7 +16,7 @@ from aiohttp import web
 
 from tether.api import (
     attach, handlers_containers, handlers_events, handlers_exec, handlers_images,
-    handlers_networks, handlers_system,
+    handlers_netview, handlers_networks, handlers_system,
 )
 from tether.api.context import ENGINE, FACTS, TASKS, VERSION_INFO
 from tether.api.middleware import docker_headers, errors_middleware
@@ -27,7 +27,7 @@ from tether.errors import Unavailable
 VERSION_PREFIX = r"/v{version:[0-9]+\.[0-9]+}"
 ROUTE_TABLES = (handlers_system.ROUTES, handlers_networks.ROUTES, handlers_containers.ROUTES,
                 handlers_exec.ROUTES, handlers_images.ROUTES, attach.ROUTES,
-                handlers_events.ROUTES)
+                handlers_events.ROUTES, handlers_netview.ROUTES)
 
 
 def make_app(engine: EngineApi, *, version_info: dict[str, Any]) -> web.Application:

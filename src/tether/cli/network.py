@@ -13,12 +13,22 @@ DEFAULT_LS = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
 
 def main(ctx, argv: list[str]) -> int:
     subs = {"ls": ls, "list": ls, "inspect": inspect, "create": create, "rm": rm,
-            "remove": rm, "prune": prune, "connect": connect, "disconnect": disconnect}
+            "remove": rm, "prune": prune, "connect": connect, "disconnect": disconnect,
+            "graph": _netview("graph"), "why": _netview("why")}
     if not argv or argv[0] not in subs:
         write("Usage:  tether network COMMAND\n\nCommands:\n  connect disconnect create "
-              "inspect ls prune rm\n")
+              "graph inspect ls prune rm why\n")
         return 0 if not argv or argv[0] == "--help" else 1
     return subs[argv[0]](ctx, argv[1:])
+
+
+def _netview(name: str):
+    """`graph` and `why` live in cli.netview, imported only when used."""
+    def run(ctx, argv: list[str]) -> int:
+        from tether.cli import netview
+
+        return getattr(netview, name)(ctx, argv)
+    return run
 
 
 def ls(ctx, argv: list[str]) -> int:

@@ -65,6 +65,17 @@ class Client:
         return _json_lines(self._call("GET", "/events", query={
             k: v for k, v in query.items() if v}))
 
+    def topology(self) -> dict:
+        """tether's topology snapshot (`GET /tether/topology`, netview.topology JSON)."""
+        return self._json("GET", "/tether/topology")
+
+    def probe(self, container: str, address: str, port: int | None, proto: str) -> dict:
+        """One real packet from `container`'s namespace: {"reached", "detail"}."""
+        query = {"from": container, "address": address, "proto": proto}
+        if port:
+            query["port"] = str(port)
+        return self._json("POST", "/tether/probe", query=query)
+
     # networks
 
     def list_networks(self, filters: list[str] | dict | None = None) -> list[dict]:

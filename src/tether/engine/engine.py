@@ -25,6 +25,8 @@ from tether.engine.networks import DEFAULT_BRIDGE, Networks
 from tether.engine.reconcile import reconcile
 from tether.engine.state import State
 from tether.errors import Conflict
+from tether.kernel.probe import ProbeResult, probe
+from tether.netview.topology import Topology, from_model
 from tether.runtime.signals import parse_signal
 from tether.model import Container, ContainerSpec, ContainerState, EndpointRequest, ExecSpec, Image, Network, NetworkSpec
 
@@ -271,6 +273,15 @@ class Engine:
 
     def subscribe_events(self, since_nano: int | None, until_nano: int | None):
         return self.events.subscribe(since_nano, until_nano)
+
+    async def topology(self, host: str) -> Topology:
+        return from_model(self.state.networks.values(), self.state.containers.values(), host)
+
+    async def probe(self, ref: str, address: str, port: int | None, proto: str) -> ProbeResult:
+        c = self.containers.get(ref)
+        if not c.state.running or not c.sandbox_key:
+            raise Conflict(f"Container {c.id} is not running")
+        return await probe(c.sandbox_key, address, port, proto)
 
     def info(self) -> dict[str, object]:
         cs = list(self.state.containers.values())

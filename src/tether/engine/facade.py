@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Protocol
 
 from tether.engine.eventbus import Subscription
+from tether.kernel.probe import ProbeResult
+from tether.netview.topology import Topology
 from tether.model import Container, ContainerSpec, ContainerState, Endpoint, EndpointRequest, ExecSpec, Image, Network, NetworkSpec
 
 
@@ -120,6 +122,14 @@ class EngineApi(Protocol):
     # system
     def subscribe_events(self, since_nano: int | None, until_nano: int | None) -> Subscription:
         """Events from now on (and, with since/until, the kept ones in that window)."""
+
+    async def topology(self, host: str) -> Topology:
+        """A snapshot of every network and container (`host`: this daemon's host name)."""
+
+    async def probe(self, ref: str, address: str, port: int | None, proto: str) -> ProbeResult:
+        """Send one packet from container `ref`'s namespace (see kernel.probe).
+
+        Raises: NotFound. Conflict: the container is not running."""
 
     def info(self) -> dict[str, object]:
         """Counts and paths for `/info`: containers, running, stopped, images, data_root, ..."""
