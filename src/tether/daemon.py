@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cluster-store-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="kv.cacertfile, kv.certfile, kv.keyfile (TLS), kv.namespace, "
                         "kv.timeout, discovery.ttl (seconds)")
+    p.add_argument("--ui", metavar="HOST:PORT",
+                   help="serve the live topology page there (e.g. 127.0.0.1:8089)")
     p.add_argument("--log-level", default="info",
                    choices=["debug", "info", "warn", "warning", "error", "fatal"])
     return p.parse_args(argv)
@@ -142,6 +144,7 @@ async def serve(args: argparse.Namespace) -> None:
     runner = await serve_unix(make_app(engine, version_info=version_info()),
                               socket_path(args.host))
     log.info("tetherd %s serving %s", __version__, args.host)
+    ui = await serve_page(engine, args.ui) if args.ui else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -150,9 +153,22 @@ async def serve(args: argparse.Namespace) -> None:
     log.info("shutting down; containers keep running")
     await engine.close()  # ends pending waits first, so no request holds the shutdown
     await runner.cleanup()
+    if ui is not None:
+        await ui.cleanup()
     host_prefixes.close()
     await reaper.drain()
     await store.close()
+
+
+async def serve_page(engine, address: str):
+    """The live topology page (tether.api.ui) on `address`."""
+    import socket
+
+    from tether.api.ui import make_ui_app, serve_ui
+
+    runner = await serve_ui(make_ui_app(engine, socket.gethostname()), address)
+    log.info("topology page on http://%s/", address)
+    return runner
 
 
 def quiet_pyroute2(record: logging.LogRecord) -> bool:

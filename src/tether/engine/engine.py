@@ -80,6 +80,7 @@ class Engine:
         if self.cluster is not None:
             await self.cluster.close()
         await self.discovery.close()
+        self.events.close()  # ends every /events stream, so the API can shut down
 
     # ---- networks --------------------------------------------------------------------------
 
