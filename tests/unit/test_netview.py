@@ -136,3 +136,17 @@ def test_dot_groups_containers_by_host_with_overlay_and_selects_networks():
     only = dot.select(TOPO, ["demo_back"])
     assert [n.name for n in only.networks] == ["demo_back"]
     assert {c.name for c in only.containers} == {"api", "db"}
+
+
+def test_from_model_adds_remote_containers_with_their_host():
+    net = Network(id="v" * 64, name="mesh", driver="overlay", created="x", scope="global")
+    ep = Endpoint(id="e", network_id=net.id, container_id="r" * 64, ifname="", mac="",
+                  ipv4=ipaddress.ip_interface("10.0.0.3/24"))
+    far = Container(id="r" * 64, name="far", created="", spec=ContainerSpec(image=""),
+                    image_id="", path="", args=(), env=(), hostname="h",
+                    endpoints={net.id: ep})
+    topo = from_model([net], [], "node1 (10.77.0.11)", remote=[("node2 (10.77.0.12)", far)])
+    [node] = topo.containers
+    assert (node.name, node.host, node.status) == ("far", "node2 (10.77.0.12)", "running")
+    assert node.endpoints[0].ipv4 == "10.0.0.3"
+    assert "cluster_host" in dot.render(topo)

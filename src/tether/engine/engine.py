@@ -26,7 +26,8 @@ from tether.engine.reconcile import reconcile
 from tether.engine.state import State
 from tether.errors import Conflict
 from tether.kernel.probe import ProbeResult, probe
-from tether.netview.topology import Topology, from_model
+from tether.engine.topology import snapshot
+from tether.netview.topology import Topology
 from tether.runtime.signals import parse_signal
 from tether.model import Container, ContainerSpec, ContainerState, EndpointRequest, ExecSpec, Image, Network, NetworkSpec
 
@@ -276,7 +277,7 @@ class Engine:
         return self.events.subscribe(since_nano, until_nano)
 
     async def topology(self, host: str) -> Topology:
-        return from_model(self.state.networks.values(), self.state.containers.values(), host)
+        return await snapshot(self, host)
 
     async def probe(self, ref: str, address: str, port: int | None, proto: str) -> ProbeResult:
         c = self.containers.get(ref)

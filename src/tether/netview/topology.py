@@ -6,7 +6,7 @@ graph --format json` prints it, the topology page draws it. Field names are snak
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 from tether.model import Container, Network
@@ -105,12 +105,15 @@ def from_json(data: Mapping[str, Any]) -> Topology:
 
 
 def from_model(networks: Iterable[Network], containers: Iterable[Container],
-               host: str = "") -> Topology:
-    """Build the snapshot from the engine's records (config-only networks left out)."""
+               host: str = "", remote: Iterable[tuple[str, Container]] = ()) -> Topology:
+    """Build the snapshot from the engine's records (config-only networks left out);
+    `remote` are (host, container) pairs of containers other hosts run (overlay), running
+    by definition: their endpoints are published while they run."""
     nets = tuple(_net(n) for n in sorted(networks, key=lambda n: n.name) if not n.config_only)
     known = {n.id for n in nets}
-    ctrs = tuple(_ctr(c, known, host) for c in sorted(containers, key=lambda c: c.name))
-    return Topology(nets, ctrs, host)
+    ctrs = [_ctr(c, known, host) for c in containers]
+    ctrs += [replace(_ctr(c, known, where), status="running") for where, c in remote]
+    return Topology(nets, tuple(sorted(ctrs, key=lambda c: (c.name, c.host))), host)
 
 
 def _net(n: Network) -> NetNode:
