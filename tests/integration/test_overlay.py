@@ -70,6 +70,29 @@ def test_containers_reach_each_other_by_address_and_name(cluster):
             assert target in r.stdout
 
 
+def test_rename_reaches_the_other_hosts(cluster):
+    h1, h2, _ = cluster.hosts
+    assert h1.docker("rename", "c1", "c1x").returncode == 0
+    wait_for(lambda: h2.docker("exec", "c2", "ping", "-c1", "-W1", "c1x").returncode == 0,
+             what="the new name on host2")
+    assert h2.docker("exec", "c2", "nslookup", "c1").returncode != 0
+    assert h1.docker("rename", "c1x", "c1").returncode == 0
+    wait_for(lambda: h2.docker("exec", "c2", "ping", "-c1", "-W1", "c1").returncode == 0,
+             what="the old name back on host2")
+
+
+def test_connect_and_disconnect_live(cluster):
+    h1, h2, _ = cluster.hosts
+    run(h1, "joiner", "bridge")
+    assert h1.docker("network", "connect", "ov1", "joiner").returncode == 0
+    wait_for(lambda: h2.docker("exec", "c2", "ping", "-c1", "-W1", "joiner").returncode == 0,
+             what="a live-connected container reached from host2")
+    assert h1.docker("network", "disconnect", "ov1", "joiner").returncode == 0
+    wait_for(lambda: h2.docker("exec", "c2", "nslookup", "joiner").returncode != 0,
+             what="its name gone on host2")
+    h1.docker("rm", "-f", "joiner")
+
+
 def test_mtu_is_lowered_for_vxlan(cluster):
     h1 = cluster.hosts[0]
     r = h1.docker("exec", "c1", "cat", "/sys/class/net/eth0/mtu")
@@ -121,6 +144,27 @@ def test_overlay_without_a_cluster_store_is_503(daemon_factory):
     r = plain.api("POST", "/networks/create", {"Name": "ov", "Driver": "overlay"})
     assert r.status == 503 and "--cluster-store" in r.json()["message"]
     assert daemon_factory.finish(plain) == []
+
+
+def test_ipv6_overlay(cluster):
+    h1, h2, _ = cluster.hosts
+    r = h1.docker("network", "create", "-d", "overlay", "--ipv6", "ov6")
+    assert r.returncode != 0 and "IPv6 --subnet" in r.stderr
+    r = h1.docker("network", "create", "-d", "overlay", "--ipv6", "--subnet", "fd77::/64", "ov6")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: h2.api("GET", "/networks/ov6").status == 200, what="ov6 on host2")
+    run(h1, "s1", "ov6")
+    run(h2, "s2", "ov6")
+    info = h2.api("GET", "/containers/s2/json").json()["NetworkSettings"]["Networks"]["ov6"]
+    v6, v4 = info["GlobalIPv6Address"], info["IPAddress"]
+    assert v6.startswith("fd77::")
+    wait_for(lambda: h1.docker("exec", "s1", "ping", "-c1", "-W1", v6).returncode == 0,
+             what="s1 -> s2 over IPv6")
+    assert h1.docker("exec", "s1", "ping", "-c1", "-W1", v4).returncode == 0
+    assert v6 in h1.docker("exec", "s1", "nslookup", "-type=AAAA", "s2").stdout
+    h1.docker("rm", "-f", "s1")
+    h2.docker("rm", "-f", "s2")
+    assert h2.docker("network", "rm", "ov6").returncode == 0
 
 
 def test_concurrent_starts_get_distinct_addresses(cluster):

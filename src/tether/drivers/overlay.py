@@ -34,7 +34,7 @@ class Peer:
     """A remote endpoint as the data plane needs it."""
 
     mac: str
-    ip: str
+    ips: tuple[str, ...]
     vtep: str
 
 
@@ -76,6 +76,10 @@ class OverlayDriver:
                 raise InvalidArgument(f"invalid MTU {mtu}: it must be 68..{9000 - VXLAN_OVERHEAD}")
         if VNI_OPTION in options:
             raise InvalidArgument(f"{VNI_OPTION} is chosen by the cluster, not by the user")
+        if spec.enable_ipv6 and not any(p.subnet is not None and p.subnet.version == 6
+                                        for p in spec.pools):
+            # local bridges take automatic IPv6 /64s from the same ULA /48 on every host
+            raise InvalidArgument("an IPv6 overlay network needs an IPv6 --subnet")
         return options
 
     async def create_network(self, net: Network) -> None:
@@ -93,7 +97,7 @@ class OverlayDriver:
             raise Unavailable("this daemon has no --cluster-advertise address for overlays")
         await vxlan.ensure_overlay_bridge(bridge_name(net.id), vxlan_name(net.id),
                                           vni=vni_of(net), local=self.local_address,
-                                          mtu=mtu_of(net))
+                                          mtu=mtu_of(net), ipv6=net.enable_ipv6)
         if net.id not in self.made:  # first use by this process: program from scratch
             self.made.add(net.id)
             await vxlan.flush_peers(vxlan_name(net.id))
@@ -142,12 +146,13 @@ class OverlayDriver:
 
     async def _program(self, net_id: str, peer: Peer) -> None:
         try:
-            await vxlan.add_peer(vxlan_name(net_id), mac=peer.mac, ip=peer.ip, vtep=peer.vtep)
+            await vxlan.add_peer(vxlan_name(net_id), mac=peer.mac, ips=peer.ips, vtep=peer.vtep)
         except Exception:  # noqa: BLE001 - one bad peer must not stop the others
-            log.exception("programming peer %s on %s failed", peer.ip, net_id[:12])
+            log.exception("programming peer %s on %s failed", peer.mac, net_id[:12])
 
     async def _unprogram(self, net_id: str, peer: Peer) -> None:
         try:
-            await vxlan.remove_peer(vxlan_name(net_id), mac=peer.mac, ip=peer.ip, vtep=peer.vtep)
+            await vxlan.remove_peer(vxlan_name(net_id), mac=peer.mac, ips=peer.ips,
+                                    vtep=peer.vtep)
         except Exception:  # noqa: BLE001
-            log.exception("removing peer %s on %s failed", peer.ip, net_id[:12])
+            log.exception("removing peer %s on %s failed", peer.mac, net_id[:12])

@@ -139,6 +139,20 @@ class Cluster:
         rec = record_of(self.host_id, self.advertise, c, ep)
         await self.store.put(endpoint_key(ep.network_id, ep.id), rec.encode(), lease=self.lease)
 
+    async def renamed(self, c: Container) -> None:
+        """Publish a renamed container's endpoints again (the others' DNS follows); when
+        etcd is unreachable, the republish after the outage does it."""
+        if not c.state.running:
+            return
+        for net_id, ep in c.endpoints.items():
+            net = self.engine.state.networks.get(net_id)
+            if ep.id and net is not None and net.scope == "global":
+                try:
+                    await self.publish(c, ep)
+                except Unavailable as exc:
+                    log.warning("renaming %s on the other hosts waits for the store: %s",
+                                c.name, exc)
+
     async def withdraw(self, ep: Endpoint) -> None:
         await self.store.delete(endpoint_key(ep.network_id, ep.id))
 
@@ -227,9 +241,10 @@ class Cluster:
         if self.remote.get(rec.endpoint_id) == rec:
             return
         self.remote[rec.endpoint_id] = rec
-        if rec.ipv4:
+        ips = tuple(a.split("/")[0] for a in (rec.ipv4, rec.ipv6) if a)
+        if ips:
             await self.driver.set_peer(rec.network_id, rec.endpoint_id,
-                                       Peer(rec.mac, rec.ipv4.split("/")[0], rec.vtep))
+                                       Peer(rec.mac, ips, rec.vtep))
         self.refresh_names(rec.container_id)
 
     async def drop_remote(self, ep_id: str) -> None:

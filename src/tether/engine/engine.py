@@ -171,6 +171,8 @@ class Engine:
         async with self.create_lock:
             renamed = await self.containers.rename(ref, new_name)
         await self.discovery.update(renamed)
+        if self.cluster is not None:
+            await self.cluster.renamed(renamed)
 
     async def list_containers(self, all: bool) -> list[ContainerView]:
         views = [self.view(c) for c in self.state.containers.values()

@@ -26,7 +26,7 @@ NTF_SELF = 0x02
 
 
 async def ensure_vxlan(name: str, *, vni: int, local: str, master: str, mtu: int,
-                       port: int = VXLAN_PORT) -> None:
+                       port: int = VXLAN_PORT, ipv6: bool = False) -> None:
     """Create VXLAN device `name` (no learning, ARP proxy) enslaved to bridge `master`, up."""
     ipr = await rtnl()
     try:
@@ -35,8 +35,8 @@ async def ensure_vxlan(name: str, *, vni: int, local: str, master: str, mtu: int
     except NetlinkError as exc:
         if exc.code != errno.EEXIST:
             raise kernel_error(exc, f"cannot create VXLAN device {name} (VNI {vni})") from exc
-    try:
-        sysctl.set_sysctl(f"net.ipv6.conf.{name}.disable_ipv6", "1")
+    try:  # the ND proxy needs IPv6 on the device; without IPv6 it only costs route walks
+        sysctl.set_sysctl(f"net.ipv6.conf.{name}.disable_ipv6", "0" if ipv6 else "1")
     except Exception:  # noqa: BLE001 - a kernel without IPv6 has nothing to turn off
         pass
     try:
@@ -47,43 +47,46 @@ async def ensure_vxlan(name: str, *, vni: int, local: str, master: str, mtu: int
 
 
 async def ensure_overlay_bridge(bridge: str, vxlan: str, *, vni: int, local: str,
-                                mtu: int) -> None:
+                                mtu: int, ipv6: bool = False) -> None:
     """The per-network, per-host pair: a bridge without addresses and its VXLAN port."""
     await ensure_bridge(bridge, mtu=mtu)
-    await ensure_vxlan(vxlan, vni=vni, local=local, master=bridge, mtu=mtu)
+    await ensure_vxlan(vxlan, vni=vni, local=local, master=bridge, mtu=mtu, ipv6=ipv6)
 
 
-async def add_peer(vxlan: str, *, mac: str, ip: str, vtep: str) -> None:
-    """Point `mac` at remote VTEP `vtep` and answer ARP for `ip` with `mac` (replace)."""
+async def add_peer(vxlan: str, *, mac: str, ips: tuple[str, ...], vtep: str) -> None:
+    """Point `mac` at remote VTEP `vtep` and answer ARP/ND for each of `ips` with `mac`."""
     ipr = await rtnl()
     index = await _index(vxlan)
     try:
         await ipr.fdb("replace", ifindex=index, lladdr=mac, dst=vtep, state=NUD_PERMANENT,
                       flags=NTF_SELF)
-        family = socket.AF_INET if ipaddress.ip_address(ip).version == 4 else socket.AF_INET6
-        await ipr.neigh("replace", dst=ip, lladdr=mac, ifindex=index, state=NUD_PERMANENT,
-                        family=family)
+        for ip in ips:
+            await ipr.neigh("replace", dst=ip, lladdr=mac, ifindex=index, state=NUD_PERMANENT,
+                            family=_family(ip))
     except NetlinkError as exc:
-        raise kernel_error(exc, f"cannot program peer {ip} ({mac}) via {vtep}") from exc
+        raise kernel_error(exc, f"cannot program peer {', '.join(ips)} ({mac}) via {vtep}") from exc
 
 
-async def remove_peer(vxlan: str, *, mac: str, ip: str, vtep: str) -> None:
+def _family(ip: str) -> int:
+    return socket.AF_INET if ipaddress.ip_address(ip).version == 4 else socket.AF_INET6
+
+
+async def remove_peer(vxlan: str, *, mac: str, ips: tuple[str, ...], vtep: str) -> None:
     """Forget a remote endpoint; absent entries or device are success."""
     try:
         index = await _index(vxlan)
     except NotFound:
         return
     ipr = await rtnl()
-    family = socket.AF_INET if ipaddress.ip_address(ip).version == 4 else socket.AF_INET6
-    for verb, kwargs in (
-        (ipr.neigh, {"dst": ip, "lladdr": mac, "ifindex": index, "family": family}),
-        (ipr.fdb, {"ifindex": index, "lladdr": mac, "dst": vtep, "flags": NTF_SELF}),
-    ):
+    steps = [(ipr.neigh, {"dst": ip, "lladdr": mac, "ifindex": index, "family": _family(ip)})
+             for ip in ips]
+    steps.append((ipr.fdb, {"ifindex": index, "lladdr": mac, "dst": vtep, "flags": NTF_SELF}))
+    for verb, kwargs in steps:
         try:
             await verb("del", **kwargs)
         except NetlinkError as exc:
             if exc.code not in _GONE:
-                raise kernel_error(exc, f"cannot remove peer {ip} ({mac})") from exc
+                raise kernel_error(exc, f"cannot remove peer {mac}") from exc
 
 
 async def flush_peers(vxlan: str) -> int:
