@@ -48,6 +48,7 @@ def test_network_shows_on_every_host(cluster):
         assert info["Driver"] == "overlay" and info["Scope"] == "global"
         assert info["Attachable"] is True
         assert info["IPAM"]["Config"][0]["Subnet"] == "10.0.0.0/24"
+    assert h1.api("GET", "/info").json()["ClusterStore"] == cluster.store_url()
     r = h2.docker("network", "create", "-d", "overlay", "ov1")
     assert r.returncode != 0 and "already exists" in r.stderr
 
@@ -270,6 +271,9 @@ def test_etcd_outage_keeps_traffic_and_fails_creates_with_503(cluster):
     member.stop()
     try:
         assert h1.docker("exec", "c1", "ping", "-c1", "-W2", "c2").returncode == 0
+        wait_for(lambda: any("cluster store is unreachable" in w for w in
+                             h1.api("GET", "/info").json()["Warnings"] or []),
+                 what="the outage in docker info")
         r = h1.api("POST", "/networks/create", {"Name": "during", "Driver": "overlay"})
         assert r.status == 503, r.body
         assert "cluster store" in r.json()["message"]

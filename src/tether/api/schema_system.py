@@ -133,4 +133,8 @@ def render_info(counts: dict[str, Any], info: dict[str, Any],
         "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": ""}, "InitCommit": {"ID": ""},
         "SecurityOptions": [],
         "Warnings": list(counts.get("warnings") or []) or None,
+        # API <= 1.41's fields of a daemon with an external cluster store (overlays)
+        **({"ClusterStore": counts["cluster_store"],
+            "ClusterAdvertise": counts.get("cluster_advertise", "")}
+           if counts.get("cluster_store") else {}),
     }

@@ -43,6 +43,7 @@ class Cluster:
         self.advertise = advertise
         self.ttl = ttl
         self.lease = 0
+        self.down = False  # the last keepalive failed
         self.host_id = ""
         self.engine: Engine | None = None
         self.remote: dict[str, EndpointRecord] = {}  # endpoint id -> record of another host
@@ -94,6 +95,16 @@ class Cluster:
         log.info("joined the cluster as %s (%s), lease %x", self.host_id[:12], self.advertise,
                  self.lease)
 
+    def info(self) -> dict[str, str]:
+        return {"cluster_store": "etcd://" + ",".join(self.store.config.endpoints),
+                "cluster_advertise": self.advertise}
+
+    def warnings(self) -> list[str]:
+        if not self.down:
+            return []
+        return ["WARNING: the cluster store is unreachable: overlay networks cannot be "
+                "created or joined until it returns (running containers keep talking)"]
+
     async def keep_alive(self) -> None:
         down = False
         while True:
@@ -111,7 +122,7 @@ class Cluster:
             except Unavailable as exc:
                 if not down:
                     log.warning("cluster store unreachable: %s", exc)
-                down = True
+                down = self.down = True
 
     async def republish(self) -> None:
         """Make etcd hold exactly this host's live overlay endpoints (after an outage some

@@ -295,6 +295,8 @@ class Engine:
             "stopped": len(cs) - running, "images": self.images.count(),
             "data_root": self.data_root, "exec_root": self.exec_root,
             "network_drivers": sorted(self.networks.drivers), "id": self.daemon_id,
-            "warnings": list(self.neighbours.warnings),
+            "warnings": list(self.neighbours.warnings) + (
+                self.cluster.warnings() if self.cluster is not None else []),
             "events_listeners": len(self.events.subscribers),
+            **(self.cluster.info() if self.cluster is not None else {}),
         }
