@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Overlay throughput: iperf3 between containers on two simulated hosts over VXLAN, against
-iperf3 between the two hosts directly on the underlay, in the same run.
+iperf3 between the two hosts directly on the underlay, in the same run; and what the cluster
+store costs a container start (`docker run -d` + `rm -f` on an overlay vs a local bridge).
 
 Two network namespaces ("hosts") joined by an underlay bridge, etcd in a third, one tetherd
 per host with --cluster-store; a container on each host on one overlay network.
@@ -21,6 +22,7 @@ import benchlib
 DOCKER = "/usr/local/bin/docker"
 GROUP = "throughput between two hosts (higher is better)"
 UNDERLAY, OVERLAY = "underlay, host to host", "overlay, container to container (VXLAN)"
+START = "docker run -d + rm -f on one host"
 ETCD_IP, HOST_IPS = "10.88.0.100", ("10.88.0.11", "10.88.0.12")
 
 
@@ -75,6 +77,63 @@ def iperf(client_ns: str, server_ns: str, server_ip: str) -> float:
         server.wait()
 
 
+def start_daemons(root: Path, hosts: list[str], daemons: list) -> None:
+    """One tetherd per host on the cluster store, busybox imported, the overlay `bench`."""
+    for i, ns in enumerate(hosts):
+        d = benchlib.tetherlab.Daemon(
+            root / f"h{i}", netns=ns, log_level="warning",
+            extra_args=("--cluster-store", f"etcd://{ETCD_IP}:2379",
+                        "--cluster-advertise", "eth0"))
+        daemons.append(d.start())
+        d.import_busybox(root / f"h{i}")
+    docker(daemons[0], "network", "create", "-d", "overlay", "bench")
+    docker(daemons[0], "network", "create", "local")
+    for d in daemons:
+        for _ in range(100):
+            if d.api("GET", "/networks/bench").status == 200:
+                break
+            time.sleep(0.05)
+
+
+def throughput(daemons: list, hosts: list[str], n: int) -> list[dict]:
+    for i, d in enumerate(daemons):
+        docker(d, "run", "-d", "--name", f"c{i}", "--network", "bench", "busybox:local",
+               "sleep", "3600")
+    sandboxes = [docker(d, "inspect", "-f", "{{.NetworkSettings.SandboxKey}}", f"c{i}")
+                 for i, d in enumerate(daemons)]
+    target = docker(daemons[1], "inspect", "-f",
+                    "{{.NetworkSettings.Networks.bench.IPAddress}}", "c1")
+    under, over = [], []
+    for _ in range(n):
+        under.append(iperf(hosts[0], hosts[1], HOST_IPS[1]))
+        over.append(iperf(sandboxes[0], sandboxes[1], target))
+    return [benchlib.row(GROUP, UNDERLAY, under, "Gbit/s", UNDERLAY),
+            benchlib.row(GROUP, OVERLAY, over, "Gbit/s", UNDERLAY)]
+
+
+def start_times(d, n: int) -> list[dict]:
+    """`docker run -d` on the overlay (addresses and endpoint in etcd) vs a local bridge."""
+    rows = []
+    for net, subject in (("local", "local bridge network"), ("bench", "overlay network")):
+        def once(net=net):
+            docker(d, "rm", "-f", docker(d, "run", "-d", "--network", net, "busybox:local",
+                                         "sleep", "600"))
+        rows.append(benchlib.row(START, subject, benchlib.sample(once, n), "ms",
+                                 "local bridge network"))
+    return rows
+
+
+def cleanup(daemons: list) -> None:
+    for i, d in enumerate(daemons):
+        subprocess.run([DOCKER, "rm", "-f", f"c{i}"], env=d.env, capture_output=True)
+    for net in ("bench", "local"):
+        if daemons:
+            subprocess.run([DOCKER, "network", "rm", net], env=daemons[0].env,
+                           capture_output=True)
+    for d in daemons:
+        d.stop()
+
+
 def main() -> None:
     benchlib.enter_namespace()
     n = benchlib.rounds(5)
@@ -82,42 +141,13 @@ def main() -> None:
     node("etcd", ETCD_IP)
     hosts = [node(f"h{i}", ip) for i, ip in enumerate(HOST_IPS)]
     with tempfile.TemporaryDirectory(prefix="tether-bench-overlay-") as tmp:
-        root = Path(tmp)
-        etcd = start_etcd(root)
-        daemons = []
+        etcd = start_etcd(Path(tmp))
+        daemons: list = []
         try:
-            for i, ns in enumerate(hosts):
-                d = benchlib.tetherlab.Daemon(root / f"h{i}", netns=ns, log_level="warning",
-                                              extra_args=("--cluster-store", f"etcd://{ETCD_IP}:2379",
-                                                          "--cluster-advertise", "eth0"))
-                daemons.append(d.start())
-                d.import_busybox(root / f"h{i}")
-            docker(daemons[0], "network", "create", "-d", "overlay", "bench")
-            for i, d in enumerate(daemons):
-                for _ in range(100):
-                    if d.api("GET", "/networks/bench").status == 200:
-                        break
-                    time.sleep(0.05)
-                docker(d, "run", "-d", "--name", f"c{i}", "--network", "bench",
-                       "busybox:local", "sleep", "3600")
-            sandboxes = [docker(d, "inspect", "-f", "{{.NetworkSettings.SandboxKey}}", f"c{i}")
-                         for i, d in enumerate(daemons)]
-            target = docker(daemons[1], "inspect", "-f",
-                            "{{.NetworkSettings.Networks.bench.IPAddress}}", "c1")
-            under, over = [], []
-            for _ in range(n):
-                under.append(iperf(hosts[0], hosts[1], HOST_IPS[1]))
-                over.append(iperf(sandboxes[0], sandboxes[1], target))
-            rows = [benchlib.row(GROUP, UNDERLAY, under, "Gbit/s", UNDERLAY),
-                    benchlib.row(GROUP, OVERLAY, over, "Gbit/s", UNDERLAY)]
+            start_daemons(Path(tmp), hosts, daemons)
+            rows = throughput(daemons, hosts, n) + start_times(daemons[0], n * 2)
         finally:
-            for i, d in enumerate(daemons):
-                subprocess.run([DOCKER, "rm", "-f", f"c{i}"], env=d.env, capture_output=True)
-            if daemons:
-                subprocess.run([DOCKER, "network", "rm", "bench"], env=daemons[0].env,
-                               capture_output=True)
-            for d in daemons:
-                d.stop()
+            cleanup(daemons)
             etcd.kill()
             etcd.wait()
     benchlib.publish("overlay", rows)

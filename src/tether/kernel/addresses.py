@@ -20,7 +20,8 @@ async def advertise_address(value: str) -> str:
     try:
         index = socket.if_nametoindex(head)
     except OSError:
-        raise InvalidArgument(f"--cluster-advertise {value!r}: no such address or interface") from None
+        raise InvalidArgument(
+            f"--cluster-advertise {value!r}: no such address or interface") from None
     ipr = await rtnl()
     async for msg in await ipr.addr("dump", index=index, family=socket.AF_INET):
         addr = msg.get("IFA_ADDRESS")
