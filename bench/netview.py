@@ -70,20 +70,28 @@ def main() -> None:
     with benchlib.daemon(busybox=True) as d:
         rows.append(benchlib.row(EVENTS, "/events to docker-py (network create)",
                                  event_latency(d, n)))
-        populate(d)
-        rows.append(benchlib.row(VIEWS, "GET /tether/topology (API only)", benchlib.sample(
-            lambda: benchlib.check(d.api("GET", "/tether/topology"), "topology"), n),
-            reference=FLOOR))
-        rows.append(benchlib.row(VIEWS, FLOOR, cli_times(d, ["network", "ls"], n)))
-        for subject, args in (
-                ("tether network graph --format json", ["network", "graph", "--format", "json"]),
-                ("tether network graph --format svg (graphviz)",
-                 ["network", "graph", "--format", "svg"]),
-                ("tether network why c1 c0", ["network", "why", "c1", "c0"]),
-                ("tether network why --probe --port 80 c1 c0",
-                 ["network", "why", "--probe", "--port", "80", "c1", "c0"])):
-            rows.append(benchlib.row(VIEWS, subject, cli_times(d, args, n), reference=FLOOR))
+        try:
+            populate(d)
+            rows += view_rows(d, n)
+        finally:
+            subprocess.run(["docker", "rm", "-f", *(f"c{i}" for i in range(30))], env=d.env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     benchlib.publish("netview", rows)
+
+
+def view_rows(d, n: int) -> list[dict]:
+    rows = [benchlib.row(VIEWS, "GET /tether/topology (API only)", benchlib.sample(
+        lambda: benchlib.check(d.api("GET", "/tether/topology"), "topology"), n),
+        reference=FLOOR), benchlib.row(VIEWS, FLOOR, cli_times(d, ["network", "ls"], n))]
+    for subject, args in (
+            ("tether network graph --format json", ["network", "graph", "--format", "json"]),
+            ("tether network graph --format svg (graphviz)",
+             ["network", "graph", "--format", "svg"]),
+            ("tether network why c1 c0", ["network", "why", "c1", "c0"]),
+            ("tether network why --probe --port 80 c1 c0",
+             ["network", "why", "--probe", "--port", "80", "c1", "c0"])):
+        rows.append(benchlib.row(VIEWS, subject, cli_times(d, args, n), reference=FLOOR))
+    return rows
 
 
 if __name__ == "__main__":

@@ -8,8 +8,6 @@ daemon to send one real packet from A's namespace and says whether it agrees.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 
 from tether.cli.args import Parser, write
@@ -50,6 +48,9 @@ def _format_of(path: str | None) -> str | None:
 
 def layout(source: str, fmt: str) -> bytes:
     """Run graphviz's `dot` on `source`; Unavailable when graphviz is not installed."""
+    import shutil
+    import subprocess
+
     exe = shutil.which("dot")
     if exe is None:
         raise Unavailable("graphviz is not installed (apt-get install graphviz): "

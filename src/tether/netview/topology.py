@@ -7,9 +7,10 @@ graph --format json` prints it, the topology page draws it. Field names are snak
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from tether.model import Container, Network
+if TYPE_CHECKING:  # the CLI reads the JSON only: it need not import the model (start-up)
+    from tether.model import Container, Network
 
 ICC_OPTION = "com.docker.network.bridge.enable_icc"
 
