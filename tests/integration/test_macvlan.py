@@ -242,6 +242,83 @@ def test_connect_and_disconnect_a_running_container(daemon, docker_client, busyb
         net.remove()
 
 
+def test_ipv6_and_static_addresses(daemon, docker_client, busybox_image, lan):
+    for key in ("all", "default", "lanq1"):  # create_netns turns IPv6 off in new namespaces
+        in_lan(lan, "sysctl", "-qw", f"net.ipv6.conf.{key}.disable_ipv6=0")
+    assert in_lan(lan, "ip", "addr", "add", "fd77::100/64", "dev", "lanq1",
+                  "nodad").returncode == 0
+    net = docker_client.networks.create(
+        "mv6", driver="macvlan", options={"parent": "lanp1"}, enable_ipv6=True,
+        ipam={"Config": [{"Subnet": "10.88.0.0/24"}, {"Subnet": "fd77::/64"}]})
+    c = None
+    try:
+        c = docker_client.containers.create("busybox:local", SERVE, name="mv61")
+        docker_client.api.connect_container_to_network(c.id, "mv6", ipv4_address="10.88.0.50",
+                                                      ipv6_address="fd77::50")
+        c.start()
+        assert ip_of(c, "mv6") == "10.88.0.50"
+        assert c.exec_run("ping -c1 -W2 10.88.0.100").exit_code == 0
+        assert c.exec_run("ping -c1 -W2 fd77::100").exit_code == 0
+        assert in_lan(lan, "ping", "-c1", "-W2", "fd77::50").returncode == 0
+    finally:
+        if c is not None:
+            c.remove(force=True)
+        net.remove()
+        in_lan(lan, "ip", "addr", "del", "fd77::100/64", "dev", "lanq1")
+
+
+def test_published_ports_are_ignored_as_in_docker(daemon, mv, lan):
+    """No NAT on macvlan: -p is accepted and does nothing; the container's own port answers."""
+    r = daemon.docker("run", "-d", "--name", "mvport", "--net", "mv", "-p", "18080:80",
+                      "busybox:local", *SERVE.split())
+    assert r.returncode == 0, r.stderr
+    try:
+        ip = daemon.docker("inspect", "-f", "{{.NetworkSettings.Networks.mv.IPAddress}}",
+                           "mvport", check=True).stdout.strip()
+        connect = f"import socket; socket.create_connection(('{ip}', 80), 3)"
+        assert in_lan(lan, sys.executable, "-c", connect).returncode == 0
+        ruleset = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True)
+        assert "18080" not in ruleset.stdout
+    finally:
+        daemon.docker("rm", "-f", "mvport")
+
+
+def test_passthru_mode_gives_one_container_the_parent(daemon, docker_client, busybox_image, lan):
+    net = docker_client.networks.create(
+        "mvpt", driver="macvlan", options={"parent": "lanp1", "macvlan_mode": "passthru"},
+        ipam={"Config": [{"Subnet": "10.88.0.0/24"}]})
+    c = None
+    try:
+        c = docker_client.containers.run("busybox:local", SERVE, detach=True, name="mvpt1",
+                                         network="mvpt")
+        assert "mode passthru" in link_details(c)
+        assert c.exec_run("ping -c1 -W2 10.88.0.100").exit_code == 0
+    finally:
+        if c is not None:
+            c.remove(force=True)
+        net.remove()
+
+
+def test_daemon_restart_keeps_macvlan_containers_and_host_access(daemon, docker_client,
+                                                                  busybox_image, lan):
+    net = docker_client.networks.create(
+        "mvr", driver="macvlan", options={"parent": "lanp1", "tether.host_access": "true"},
+        ipam={"Config": [{"Subnet": "10.88.0.0/24"}]})
+    try:
+        c = docker_client.containers.run("busybox:local", SERVE, detach=True, name="mvr1",
+                                         network="mvr")
+        ip = ip_of(c, "mvr")
+        daemon.restart(kill=True)
+        assert subprocess.run(["ping", "-c1", "-W2", ip], capture_output=True).returncode == 0
+        assert in_lan(lan, "ping", "-c1", "-W2", ip).returncode == 0
+        assert daemon.docker("rm", "-f", "mvr1").returncode == 0
+    finally:
+        daemon.docker("rm", "-f", "mvr1")
+        assert daemon.docker("network", "rm", "mvr").returncode == 0
+    assert subprocess.run(["ip", "link", "show", "th-" + net.id[:12]],
+                          capture_output=True).returncode != 0
+
+
 def create(daemon, *args):
     return daemon.docker("network", "create", "-d", *args)
 

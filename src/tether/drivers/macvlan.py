@@ -51,6 +51,19 @@ def has_default_route(net: Network) -> bool:
     return not net.internal and bool(net.options.get("parent"))
 
 
+def made_links(net: Network) -> tuple[str, ...]:
+    """The host links tether makes for a macvlan or ipvlan network, by their tagged names:
+    the stub parent (no `parent` given) and the host's interface (`tether.host_access`).
+    A VLAN sub-interface is not listed: it carries the user's name, and its alias says
+    who made it. Empty for other drivers."""
+    if net.driver not in PARENTED_DRIVERS:
+        return ()
+    made = [] if net.options.get("parent") else [stub_name(net.id)]
+    if net.driver == "macvlan" and MacvlanOptions.parse(net.options).host_access:
+        made.append(shim_name(net.id))
+    return tuple(made)
+
+
 def check_parent(parent: str, existing: list[Network]) -> None:
     """Refuse a parent another macvlan/ipvlan network uses, or one that is not there.
 
@@ -175,7 +188,16 @@ class _ParentedDriver:
         given the same address, and so the same MAC, would otherwise be refused with
         EADDRINUSE until the kernel gets round to it)."""
         await self.leave_extras(net, ep)
-        await sublinks.set_down(ep.ifname, info.sandbox_path)
+        if self.exclusive(net):
+            await links.remove_link(ep.ifname, info.sandbox_path)
+        else:
+            await sublinks.set_down(ep.ifname, info.sandbox_path)
+
+    def exclusive(self, net: Network) -> bool:
+        """Whether the network's interface holds its parent alone (macvlan passthru): then
+        no other macvlan interface may exist on the parent, not even a dying one, so
+        `release` deletes it at once (one RCU wait) rather than with the sandbox."""
+        return False
 
 
 class MacvlanDriver(_ParentedDriver):
@@ -188,6 +210,9 @@ class MacvlanDriver(_ParentedDriver):
 
     def request(self, ep: Endpoint, parent: int, opts: Options) -> sublinks.LinkRequest:
         return sublinks.macvlan_request(ep.ifname, parent, opts.mode, mac=ep.mac)
+
+    def exclusive(self, net: Network) -> bool:
+        return MacvlanOptions.parse(net.options).mode == "passthru"
 
     async def create_extras(self, net: Network, opts: Options) -> None:
         if isinstance(opts, MacvlanOptions) and opts.host_access:

@@ -15,6 +15,7 @@ from typing import Awaitable, Callable, Sequence
 
 from tether.drivers.base import Driver
 from tether.drivers.bridge_options import BridgeOptions
+from tether.drivers.macvlan import made_links
 from tether.engine.clock import now_rfc3339, parse_rfc3339
 from tether.engine.hostaccess import reserve_host_address
 from tether.engine.refs import lookup
@@ -45,11 +46,14 @@ def default_bridge_options(bridge_name: str) -> dict[str, str]:
     }
 
 
-def kernel_link(net: Network) -> str | None:
-    """The host link a network's driver makes (its bridge), or None."""
-    if net.driver != "bridge":
-        return None
-    return BridgeOptions.parse(net.options).kernel_name(net.id)
+def kernel_links(net: Network) -> tuple[str, ...]:
+    """The host links a network's driver makes: a bridge network's bridge; a macvlan or
+    ipvlan network's stub parent and host-side interface (see `drivers.macvlan`)."""
+    if net.driver == "bridge":
+        return (BridgeOptions.parse(net.options).kernel_name(net.id),)
+    return made_links(net)
+
+
 PREDEFINED = (("none", "null"), ("host", "host"), ("bridge", "bridge"))
 
 
@@ -131,7 +135,7 @@ class Networks:
             ) if spec.driver not in ("host", "null") else ()
             undo.push(self.ipam.release_pools, net_id)
             net = await reserve_host_address(self.ipam, self.build(net_id, spec, options, pools))
-            if link := kernel_link(net):
+            for link in kernel_links(net):
                 await self.state.own_link(link)
                 undo.push(self.state.disown_link, link)
             await driver.create_network(net)
@@ -139,8 +143,7 @@ class Networks:
             await self.firewall.add_network(net)
             undo.push(self.firewall.remove_network, net)
             await self.state.add_network(net)
-        if link:
-            self.own_links().add(link)
+        self.own_links().update(kernel_links(net))
         log.info("created network %s (%s)", net.name, net.id[:12])
         return net
 
@@ -218,7 +221,7 @@ class Networks:
         it). Built from the records once, then kept by create and remove, so a create does
         not walk every network."""
         if self._links is None:
-            self._links = {link for n in self.state.networks.values() if (link := kernel_link(n))}
+            self._links = {link for n in self.state.networks.values() for link in kernel_links(n)}
         return self._links
 
     def in_use(self, net: Network) -> bool:
@@ -240,11 +243,10 @@ class Networks:
             await self.cluster.networks.remove(net)
             return
         await self.state.remove_network(net)
-        if link := kernel_link(net):
-            self.own_links().discard(link)
+        self.own_links().difference_update(kernel_links(net))
         await self.firewall.remove_network(net)
         await self.driver(net.driver).delete_network(net)
-        if link := kernel_link(net):
+        for link in kernel_links(net):
             await self.state.disown_link(link)
         await self.ipam.release_pools(net.id)
         log.info("removed network %s (%s)", net.name, net.id[:12])

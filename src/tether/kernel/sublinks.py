@@ -155,7 +155,12 @@ async def create(req: LinkRequest, netns: str | None = None) -> None:
     if code == errno.EOPNOTSUPP and req.kind in KERNEL_FEATURE:
         raise Unavailable(f"cannot create {req.kind} interface {req.ifname}: "
                           + missing_kernel_support(req.kind))
-    raise KernelError(f"failed to create the {req.kind} port {req.ifname}: {os.strerror(code)}")
+    hint = ""
+    if code == errno.EINVAL and req.kind == "macvlan":
+        hint = (" (a parent in macvlan passthru mode takes one macvlan interface, and a "
+                "passthru one only while it has no other)")
+    raise KernelError(
+        f"failed to create the {req.kind} port {req.ifname}: {os.strerror(code)}{hint}")
 
 
 def missing_kernel_support(kind: str) -> str:
