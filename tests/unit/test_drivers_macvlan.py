@@ -191,3 +191,17 @@ def test_ack_codes():
     ack = struct.pack("=IHHII", 36, 2, 0, 9, 0) + struct.pack("=i", -95) + bytes(16)
     assert sublinks._ack_code(ack, 9) == 95
     assert sublinks._ack_code(ack, 8) is None
+
+
+def test_made_links_are_the_stub_and_the_host_interface():
+    from tether.drivers.macvlan import made_links
+    from tether.engine.networks import kernel_links
+
+    assert made_links(net(options={"parent": "eth0"})) == ()
+    assert made_links(net(options={})) == ("tm-aaaaaaaaaaaa",)
+    assert made_links(net(options={"tether.host_access": "true"})) == (
+        "tm-aaaaaaaaaaaa", "th-aaaaaaaaaaaa")
+    assert made_links(net("ipvlan", {"parent": "eth0"})) == ()
+    assert kernel_links(net("bridge")) == ("tb-aaaaaaaaaaaa",)
+    assert kernel_links(net(options={"parent": "eth0", "tether.host_access": "1"})) == (
+        "th-aaaaaaaaaaaa",)
