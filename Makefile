@@ -6,8 +6,8 @@ STAMP := $(VENV)/.tether-installed
 DEBIAN_PACKAGES := nftables libnftables1 runc busybox-static iproute2 conntrack util-linux \
                    procps iputils-ping etcd-server etcd-client graphviz chromium
 # What `make bench` measures tether against (CNI bridge plugin, netavark, iptables for both;
-# dnsmasq and aardvark-dns for the resolver).
-BENCH_PACKAGES := containernetworking-plugins netavark iptables dnsmasq-base aardvark-dns
+# dnsmasq and aardvark-dns for the resolver; iperf3 for throughput).
+BENCH_PACKAGES := containernetworking-plugins netavark iptables dnsmasq-base aardvark-dns iperf3
 BENCH_STAMP := $(VENV)/.tether-bench-installed
 # A bound on the whole suite, so a hung test fails CI instead of stalling it.
 TEST_TIMEOUT := 1500
