@@ -211,6 +211,28 @@ def test_internal_network_without_parent(daemon, docker_client, busybox_image):
                           capture_output=True).returncode != 0
 
 
+def test_host_access_to_an_internal_network_without_parent(daemon, docker_client, busybox_image):
+    """The host's interface hangs off the stub parent too: the host, and only the host,
+    reaches containers that have no way out."""
+    net = docker_client.networks.create("mvih", driver="macvlan", internal=True,
+                                        options={"tether.host_access": "true"},
+                                        ipam={"Config": [{"Subnet": "10.66.0.0/24"}]})
+    c = None
+    try:
+        c = docker_client.containers.run("busybox:local", SERVE, detach=True, name="mvih1",
+                                         network="mvih")
+        assert subprocess.run(["ping", "-c1", "-W2", ip_of(c, "mvih")],
+                              capture_output=True).returncode == 0
+        assert "default" not in c.exec_run("ip route").output.decode()
+    finally:
+        if c is not None:
+            c.remove(force=True)
+        net.remove()
+    for prefix in ("tm-", "th-"):
+        assert subprocess.run(["ip", "link", "show", prefix + net.id[:12]],
+                              capture_output=True).returncode != 0
+
+
 def test_private_mode_keeps_containers_apart(daemon, docker_client, busybox_image, lan):
     net = docker_client.networks.create(
         "mvp", driver="macvlan", options={"parent": "lanp1", "macvlan_mode": "private"},
