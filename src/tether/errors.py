@@ -40,6 +40,13 @@ class NotModified(TetherError):
     status = 304
 
 
+class DriverError(TetherError):
+    """A network driver refused a request where Docker's driver answers 500 (no error kind):
+    kept at 500 so clients see what Docker gives them."""
+
+    status = 500
+
+
 class KernelError(TetherError):
     """The kernel refused an operation that validation expected to succeed."""
 

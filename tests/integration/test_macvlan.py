@@ -351,13 +351,13 @@ def test_errors(daemon, mv):
     assert r.returncode == 1
     assert f"network dm-{net.id[:12]} is already using parent interface lanp0" in r.stderr
     r = create(daemon, "macvlan", "--subnet", "10.99.2.0/24", "-o", "parent=nosuchif", "x2")
-    assert "parent interface nosuchif was not found on the host" in r.stderr
+    assert "invalid subinterface vlan name nosuchif, example formatting is eth0.10" in r.stderr
     r = create(daemon, "macvlan", "-o", "parent=lo", "x3")
     assert "loopback interface is not a valid macvlan parent link" in r.stderr
     r = create(daemon, "macvlan", "-o", "parent=lanp1", "-o", "macvlan_mode=nat", "x4")
     assert "requested macvlan mode 'nat' is not valid" in r.stderr
     r = create(daemon, "macvlan", "-o", "parent=nosuch.10", "x5")
-    assert "parent interface nosuch of the 802.1Q sub-interface nosuch.10 was not found" in r.stderr
+    assert "-o parent interface was not found on the host: nosuch" in r.stderr
     names = daemon.docker("network", "ls", "--format", "{{.Name}}", check=True).stdout.split()
     assert not {"x1", "x2", "x3", "x4", "x5"} & set(names)
 

@@ -13,7 +13,7 @@ from tether.drivers.macvlan import (
 from tether.drivers.macvlan_options import (
     IpvlanOptions, MacvlanOptions, Vlan, parse_vlan, shim_name, stub_name,
 )
-from tether.errors import Conflict, InvalidArgument, NotFound, Unavailable
+from tether.errors import DriverError, InvalidArgument, Unavailable
 from tether.kernel import sublinks
 from tether.model import Network, NetworkSpec
 
@@ -81,18 +81,21 @@ def test_kernel_names_are_tagged_and_fit():
 # ----- validation ------------------------------------------------------------------------
 
 def test_parent_used_by_another_network_is_refused_with_dockers_sentence():
-    with pytest.raises(Conflict, match="network dm-aaaaaaaaaaaa is already using parent "
-                       "interface lo0"):
+    with pytest.raises(DriverError, match="network dm-aaaaaaaaaaaa is already using parent "
+                       "interface lo0") as err:
         check_parent("lo0", [net(options={"parent": "lo0"})])
-    with pytest.raises(Conflict):  # macvlan and ipvlan cannot share a parent either
+    assert err.value.status == 500  # as Docker answers
+    with pytest.raises(DriverError):  # macvlan and ipvlan cannot share a parent either
         check_parent("lo0", [net("ipvlan", {"parent": "lo0"})])
     check_parent(LO, [net("bridge", {"parent": LO})])  # other drivers' options mean nothing
 
 
 def test_missing_parents_are_named():
-    with pytest.raises(NotFound, match="parent interface nosuchif0 was not found on the host"):
+    with pytest.raises(DriverError, match="invalid subinterface vlan name nosuchif0, example "
+                       "formatting is eth0.10"):
         check_parent("nosuchif0", [])
-    with pytest.raises(NotFound, match="parent interface nosuch of the 802.1Q sub-interface"):
+    with pytest.raises(DriverError, match="-o parent interface was not found on the host: "
+                       "nosuch$"):
         check_parent("nosuch.10", [])
     check_parent(LO, [])
 

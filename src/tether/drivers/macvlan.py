@@ -21,7 +21,7 @@ from tether.drivers.bridge import _sandbox_addresses as sandbox_addresses
 from tether.drivers.macvlan_options import (
     HOST_ADDRESS, IpvlanOptions, MacvlanOptions, parse_vlan, shim_name, stub_name,
 )
-from tether.errors import Conflict, InvalidArgument, NotFound, Unavailable
+from tether.errors import DriverError, InvalidArgument, NotFound, Unavailable
 from tether.kernel import links, netns, sublinks
 from tether.model import Endpoint, Network, NetworkSpec
 
@@ -65,26 +65,25 @@ def made_links(net: Network) -> tuple[str, ...]:
 
 
 def check_parent(parent: str, existing: list[Network]) -> None:
-    """Refuse a parent another macvlan/ipvlan network uses, or one that is not there.
+    """Refuse a parent another macvlan/ipvlan network uses, or one that is not there, with
+    Docker's sentences and, like Docker, status 500 (its driver errors carry no kind).
 
     Raises:
-        Conflict: another network uses `parent` (Docker's sentence).
-        NotFound: no such interface, and not an IFACE.VID whose IFACE exists.
+        DriverError: another network uses `parent`; no such interface, and not an
+            IFACE.VID whose IFACE exists.
     """
     for other in existing:
         if other.driver in PARENTED_DRIVERS and other.options.get("parent") == parent:
-            raise Conflict(
+            raise DriverError(
                 f"network dm-{other.id[:12]} is already using parent interface {parent}")
     if _host_has(parent):
         return
     vlan = parse_vlan(parent)
     if vlan is None:
-        raise NotFound(
-            f"the requested parent interface {parent} was not found on the host (an 802.1Q "
-            f"sub-interface is named IFACE.VLAN_ID, e.g. eth0.10)")
+        raise DriverError(
+            f"invalid subinterface vlan name {parent}, example formatting is eth0.10")
     if not _host_has(vlan.base):
-        raise NotFound(f"the parent interface {vlan.base} of the 802.1Q sub-interface "
-                       f"{parent} was not found on the host")
+        raise DriverError(f"-o parent interface was not found on the host: {vlan.base}")
 
 
 class _ParentedDriver:
@@ -99,7 +98,7 @@ class _ParentedDriver:
         """Parse the options and check the parent (see `check_parent`).
 
         Raises:
-            InvalidArgument, Conflict, NotFound: with one sentence.
+            InvalidArgument, DriverError, NotFound: with one sentence.
         """
         if HOST_ADDRESS in spec.options:
             raise InvalidArgument(f"option {HOST_ADDRESS} is set by tether, not by users")
