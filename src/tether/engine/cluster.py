@@ -50,6 +50,8 @@ class Cluster:
         self.tasks: set[asyncio.Task] = set()
         self.synced = asyncio.Event()
         self.watchers: set = set()  # live watches, ended when the store comes back
+        self.publishing = asyncio.Lock()  # orders this host's endpoint writes
+        self.withdrawn: set[str] = set()  # endpoint ids taken back: never to be re-put
         from tether.engine.cluster_networks import GlobalNetworks
         self.networks = GlobalNetworks(self)
 
@@ -126,16 +128,20 @@ class Cluster:
 
     async def republish(self) -> None:
         """Make etcd hold exactly this host's live overlay endpoints (after an outage some
-        were added or removed while it could not be told)."""
-        wanted = {ep.id: (c, ep) for c, ep in self.local_endpoints()}
-        mine = [(k, EndpointRecord.decode(v)) for k, v, _ in
-                await self.store.list(keys.ENDPOINTS)]
-        for key, rec in mine:
-            if rec.host == self.host_id and rec.endpoint_id not in wanted:
-                await self.store.delete(key)
-        for c, ep in wanted.values():
-            await self.networks.reclaim(ep)
-            await self.publish(c, ep)
+        were added or removed while it could not be told). Serialised with publish and
+        withdraw: a removal racing this must not see its endpoint put back."""
+        async with self.publishing:
+            wanted = {ep.id: (c, ep) for c, ep in self.local_endpoints()
+                      if ep.id not in self.withdrawn}
+            mine = [(k, EndpointRecord.decode(v)) for k, v, _ in
+                    await self.store.list(keys.ENDPOINTS)]
+            for key, rec in mine:
+                if rec.host == self.host_id and rec.endpoint_id not in wanted:
+                    await self.store.delete(key)
+            for c, ep in wanted.values():
+                if ep.id not in self.withdrawn:
+                    await self.networks.reclaim(ep)
+                    await self._put(c, ep)
 
     def local_endpoints(self) -> list[tuple[Container, Endpoint]]:
         state = self.engine.state
@@ -145,6 +151,10 @@ class Cluster:
 
     async def publish(self, c: Container, ep: Endpoint) -> None:
         """Tell every host about a local endpoint (Unavailable when etcd is unreachable)."""
+        async with self.publishing:
+            await self._put(c, ep)
+
+    async def _put(self, c: Container, ep: Endpoint) -> None:
         if not self.lease:
             raise Unavailable("this host is not registered with the cluster store")
         rec = record_of(self.host_id, self.advertise, c, ep)
@@ -165,7 +175,10 @@ class Cluster:
                                 c.name, exc)
 
     async def withdraw(self, ep: Endpoint) -> None:
-        await self.store.delete(endpoint_key(ep.network_id, ep.id))
+        """Take a local endpoint back; never published again, even by a racing republish."""
+        self.withdrawn.add(ep.id)
+        async with self.publishing:
+            await self.store.delete(endpoint_key(ep.network_id, ep.id))
 
     async def with_gateway(self, c: Container) -> Container:
         """`c` plus an endpoint on this host's `docker_gwbridge` (made on first use) when
