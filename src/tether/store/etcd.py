@@ -37,6 +37,7 @@ from tether.store.txn import check_unique
 log = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACE = "/tether/"
+RETRY_CODES = (4, 14)  # gRPC DEADLINE_EXCEEDED, UNAVAILABLE (no leader, leader changed)
 
 
 def b64(text: str | bytes) -> str:
@@ -68,7 +69,7 @@ class EtcdConfig:
     certfile: str | None = None
     keyfile: str | None = None
     namespace: str = DEFAULT_NAMESPACE
-    timeout: float = 2.0
+    timeout: float = 3.0  # outlasts an election (etcd's default election timeout is 1 s)
 
     @property
     def scheme(self) -> str:
@@ -101,7 +102,7 @@ def parse_store_url(url: str, opts: dict[str, str]) -> EtcdConfig:
             raise InvalidArgument(f"unknown --cluster-store-opt {key!r}")
     return EtcdConfig(endpoints, opts.get("kv.cacertfile"), opts.get("kv.certfile"),
                       opts.get("kv.keyfile"), opts.get("kv.namespace", DEFAULT_NAMESPACE),
-                      float(opts.get("kv.timeout", "2")))
+                      float(opts.get("kv.timeout", "3")))
 
 
 class EtcdStore:
@@ -122,26 +123,39 @@ class EtcdStore:
         return self._session
 
     async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST `body` to `path` on the first endpoint that answers; Unavailable if none."""
-        timeout = aiohttp.ClientTimeout(total=self.config.timeout)
+        """POST `body` to `path`, trying the endpoints in turn until one answers or `timeout`
+        has passed (an election answers "leader changed" from every member for a moment);
+        then Unavailable. A request that timed out may still have been applied: a retried
+        compare-and-swap then fails against its own write, which callers see as a conflict."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.timeout
         n = len(self._urls)
+        step = max(self.config.timeout / n, 0.3)
         last: Exception | None = None
-        for i in range(n):
-            url = self._urls[(self._current + i) % n]
+        attempt = 0
+        while attempt < n or loop.time() < deadline:
+            index = (self._current + attempt) % n
+            attempt += 1
+            remaining = max(deadline - loop.time(), 0.05)
             try:
-                async with self._client().post(url + path, json=body, timeout=timeout) as resp:
-                    reply = await resp.json(content_type=None)
+                reply = await self._post(self._urls[index] + path, body, min(step, remaining))
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
                 last = exc
-                continue
-            if isinstance(reply, dict) and "error" in reply and reply.get("code") in (4, 14):
-                last = Unavailable(reply.get("message", "unavailable"))  # deadline/unavailable
-                continue
-            self._current = (self._current + i) % n
-            self._seen(reply)
-            return reply
+            else:
+                if not (isinstance(reply, dict) and reply.get("code") in RETRY_CODES):
+                    self._current = index
+                    self._seen(reply)
+                    return reply
+                last = Unavailable(reply.get("message", "unavailable"))
+            if attempt % n == 0:
+                await asyncio.sleep(0.05)
         raise Unavailable(f"the cluster store is unreachable (etcd at "
-                          f"{', '.join(self.config.endpoints)}): {last}")
+                          f"{', '.join(self.config.endpoints)}): {type(last).__name__}: {last}")
+
+    async def _post(self, url: str, body: dict[str, Any], timeout: float) -> Any:
+        limit = aiohttp.ClientTimeout(total=timeout)
+        async with self._client().post(url, json=body, timeout=limit) as resp:
+            return await resp.json(content_type=None)
 
     def _seen(self, reply: dict[str, Any]) -> None:
         rev = int(reply.get("header", {}).get("revision", 0))

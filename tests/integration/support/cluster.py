@@ -72,7 +72,7 @@ class Cluster:
     def host_args(self, i: int) -> tuple[str, ...]:
         return ("--cluster-store", self.store_url(), "--cluster-advertise", "eth0",
                 "--cluster-store-opt", f"discovery.ttl={self.ttl}",
-                "--cluster-store-opt", "kv.timeout=1")
+                "--cluster-store-opt", "kv.timeout=3")
 
     def start_host(self, i: int) -> harness.TestDaemon:
         name = f"host{i}"
