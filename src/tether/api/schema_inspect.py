@@ -147,9 +147,21 @@ def _port_bindings(c: Container) -> dict[str, Any]:
     return out
 
 
+def _host_links(c: Container) -> list[str] | None:
+    """Legacy links as dockerd keeps them; on a user-defined network mode dockerd moves them
+    to the endpoint and HostConfig.Links reads null (compose 1.29.2 relies on that to decide
+    whether a linking service must be recreated after its dependency was)."""
+    if c.spec.network_mode not in _LEGACY_LINK_MODES:
+        return None
+    return [f"/{target}:/{c.name}/{alias}" for target, alias in c.links] or None
+
+
+_LEGACY_LINK_MODES = ("", "default", "bridge")
+
+
 def render_host_config(c: Container) -> dict[str, Any]:
     spec = c.spec
-    links = [f"/{target}:/{c.name}/{alias}" for target, alias in c.links] or None
+    links = _host_links(c)
     return {
         "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
         "NetworkMode": spec.network_mode, "PortBindings": _port_bindings(c),
