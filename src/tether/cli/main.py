@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 COMMANDS = {
-    "network": ("tether.cli.network", "main"),
+    "network": ("tether.cli.network", "main"), "compose": ("tether.cli.compose", "main"),
     "run": ("tether.cli.container", "run"), "create": ("tether.cli.container", "create"),
     "start": ("tether.cli.container", "start"), "stop": ("tether.cli.container", "stop"),
     "kill": ("tether.cli.container", "kill"), "rm": ("tether.cli.container", "rm"),
@@ -26,6 +26,7 @@ A container networking engine that speaks the Docker Engine API
 
 Commands:
   network     Manage networks (ls, inspect, create, rm, prune, connect, disconnect)
+  compose     Run compose projects (up, down, ps, logs, start, stop, restart, config)
   run         Create and run a new container from an image
   create      Create a new container
   start       Start one or more stopped containers

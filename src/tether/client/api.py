@@ -135,6 +135,9 @@ class Client:
         except NotModified:
             pass
 
+    def rename_container(self, ident: str, name: str) -> None:
+        self._call("POST", f"/containers/{ident}/rename", query={"name": name}).close()
+
     def kill_container(self, ident: str, signal: str | None = None) -> None:
         self._call("POST", f"/containers/{ident}/kill", query={"signal": signal}).close()
 
