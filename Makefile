@@ -3,8 +3,11 @@
 SHELL := /bin/bash
 VENV := .venv
 STAMP := $(VENV)/.tether-installed
+# docker-compose: Debian's 1.29.2 (python3, docker-py 5.0.3), the real client the compose
+# tests drive tetherd with; installed without its recommended docker.io, no daemon.
 DEBIAN_PACKAGES := nftables libnftables1 runc busybox-static iproute2 conntrack util-linux \
-                   procps iputils-ping etcd-server etcd-client graphviz chromium
+                   procps iputils-ping etcd-server etcd-client graphviz chromium \
+                   docker-compose
 # What `make bench` measures tether against (CNI bridge plugin, netavark, iptables for both;
 # dnsmasq and aardvark-dns for the resolver; iperf3 for throughput).
 BENCH_PACKAGES := containernetworking-plugins netavark iptables dnsmasq-base aardvark-dns iperf3

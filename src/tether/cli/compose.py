@@ -58,6 +58,7 @@ def up(ctx, project, argv: list[str]) -> int:
     p.add_argument("--no-deps", action="store_true")
     p.add_argument("--remove-orphans", action="store_true")
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument("-t", "--timeout", type=int)
     p.add_argument("services", nargs="*")
     a = p.parse_args(argv)
     from tether.compose import plan, render, run
@@ -73,7 +74,7 @@ def up(ctx, project, argv: list[str]) -> int:
     if a.dry_run:
         write(render.plan_lines(actions))
         return 0
-    run.execute(ctx.client, project, actions)
+    run.execute(ctx.client, project, actions, timeout=a.timeout)
     if a.detach:
         return 0
     return _attach_until_interrupted(ctx, project, a.services)
@@ -96,6 +97,7 @@ def down(ctx, project, argv: list[str]) -> int:
     p = Parser("compose down")
     p.add_argument("--remove-orphans", action="store_true")
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument("-t", "--timeout", type=int)
     a = p.parse_args(argv)
     from tether.compose import plan, render, run
 
@@ -103,20 +105,19 @@ def down(ctx, project, argv: list[str]) -> int:
     if a.dry_run:
         write(render.plan_lines(actions))
     else:
-        run.execute(ctx.client, project, actions)
+        run.execute(ctx.client, project, actions, timeout=a.timeout)
     return 0
 
 
 def _simple(name: str, planner, argv: list[str], ctx, project) -> int:
     p = Parser(f"compose {name}")
-    p.add_argument("-t", "--timeout", type=int, default=10)
+    p.add_argument("-t", "--timeout", type=int)
     p.add_argument("services", nargs="*")
     a = p.parse_args(argv)
     from tether.compose import run
 
-    run.STOP_TIMEOUT = a.timeout
     actions = planner(project, run.read_state(ctx.client, project), a.services)
-    run.execute(ctx.client, project, actions)
+    run.execute(ctx.client, project, actions, timeout=a.timeout)
     return 0
 
 

@@ -198,8 +198,9 @@ def _describe(err) -> tuple[tuple, str]:
             hint = _did_you_mean(extra[0], allowed)
             return path + (extra[0],), f"unknown key {extra[0]!r}{hint}"
     if err.validator in ("oneOf", "anyOf") and err.context:
-        best = min(err.context, key=lambda e: len(e.path))
-        return path + tuple(best.path), best.message
+        # the branch that got furthest into the document is the one the author meant
+        best = max(err.context, key=lambda e: len(e.absolute_path))
+        return _describe(best)
     return path, err.message
 
 

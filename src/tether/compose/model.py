@@ -78,6 +78,7 @@ class Service:
     links: tuple[tuple[str, str | None], ...] = ()
     depends_on: dict[str, dict] = field(default_factory=dict)
     networks: tuple[ServiceNetwork, ...] = ()  # the primary network first
+    stop_grace_period: float | None = None  # seconds `stop` waits before SIGKILL
     configured: dict = field(default_factory=dict)
 
     def dependencies(self) -> list[str]:
@@ -175,7 +176,24 @@ def parse_service(name: str, raw: dict, env: dict) -> Service:
         depends_on={k: v or {"condition": "service_started"}
                     for k, v in as_map(raw.get("depends_on")).items()},
         networks=tuple(_service_network(k, v) for k, v in nets.items()),
+        stop_grace_period=parse_duration(raw["stop_grace_period"])
+        if raw.get("stop_grace_period") is not None else None,
         configured=raw)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us)")
+_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 0.000001}
+
+
+def parse_duration(value) -> float:
+    """compose durations: `10s`, `1m30s`, `500ms`, or a bare number of seconds."""
+    text = str(value).strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise InvalidArgument(f"invalid duration: {text!r}")
+    return sum(float(n) * _UNITS[u] for n, u in parts)
 
 
 def _environment(raw, env: dict) -> dict[str, str | None]:

@@ -69,12 +69,19 @@ class Progress:
         self.out.flush()
 
 
-def execute(client: Client, project: Project, actions: list, out: TextIO = sys.stdout) -> None:
-    """Perform `actions` in order; the first failure stops the run and is raised."""
+def execute(client: Client, project: Project, actions: list, out: TextIO = sys.stdout,
+            timeout: int | None = None) -> None:
+    """Perform `actions` in order; the first failure stops the run and is raised.
+
+    Args:
+        timeout: seconds a stop waits before SIGKILL; default each service's
+            stop_grace_period, else 10 as compose.
+    """
     names = [_name(a) for a in actions if _name(a)]
     progress = Progress(out, max(map(len, names), default=0))
+    ctx = _Run(client, project, progress, out, timeout)
     for action in actions:
-        _perform(client, project, action, progress, out)
+        ctx.perform(action)
 
 
 def _name(action) -> str:
@@ -86,30 +93,50 @@ def _name(action) -> str:
     return ""
 
 
-def _perform(client: Client, project: Project, action, progress: Progress, out: TextIO) -> None:
-    if isinstance(action, p.CreateNetwork):
-        out.write(action.describe() + "\n")
-        create_network(client, project, action.network)
-    elif isinstance(action, p.CreateContainer):
-        progress.step("Creating", action.name, create_service_container, client, project,
-                      action.service, action.name, action.config_hash)
-    elif isinstance(action, p.RecreateContainer):
-        progress.step("Recreating", action.old.name, recreate, client, project, action)
-    elif isinstance(action, p.StartContainer):
-        progress.step("Starting", action.container.name, client.start_container,
-                      action.container.id)
-    elif isinstance(action, p.StopContainer):
-        progress.step("Stopping", action.container.name, client.stop_container,
-                      action.container.id, STOP_TIMEOUT)
-    elif isinstance(action, p.RemoveContainer):
-        progress.step("Removing", action.container.name, client.remove_container,
-                      action.container.id)
-    elif isinstance(action, p.RemoveNetwork):
-        out.write(action.describe() + "\n")
-        client.remove_network(action.name)
-    else:  # UpToDate, SkipExternal: nothing to do but say so
-        out.write(action.describe() + "\n")
-    out.flush()
+class _Run:
+    """One execution: the client, the project and where progress goes."""
+
+    def __init__(self, client: Client, project: Project, progress: Progress, out: TextIO,
+                 timeout: int | None):
+        self.client, self.project, self.progress, self.out = client, project, progress, out
+        self.timeout = timeout
+
+    def stop_timeout(self, service: str) -> int:
+        """-t wins, then the service's stop_grace_period, then compose's 10 seconds."""
+        if self.timeout is not None:
+            return self.timeout
+        known = {s.name: s for s in self.project.services}
+        grace = known[service].stop_grace_period if service in known else None
+        return STOP_TIMEOUT if grace is None else int(round(grace))
+
+    def perform(self, action) -> None:
+        client, step = self.client, self.progress.step
+        if isinstance(action, p.CreateNetwork):
+            self.say(action.describe())
+            create_network(client, self.project, action.network)
+        elif isinstance(action, p.CreateContainer):
+            step("Creating", action.name, create_service_container, client, self.project,
+                 action.service, action.name, action.config_hash)
+        elif isinstance(action, p.RecreateContainer):
+            step("Recreating", action.old.name, recreate, client, self.project, action,
+                 self.stop_timeout(action.service.name))
+        elif isinstance(action, p.StartContainer):
+            step("Starting", action.container.name, client.start_container, action.container.id)
+        elif isinstance(action, p.StopContainer):
+            step("Stopping", action.container.name, client.stop_container, action.container.id,
+                 self.stop_timeout(action.container.service))
+        elif isinstance(action, p.RemoveContainer):
+            step("Removing", action.container.name, client.remove_container,
+                 action.container.id)
+        elif isinstance(action, p.RemoveNetwork):
+            self.say(action.describe())
+            client.remove_network(action.name)
+        else:  # UpToDate, SkipExternal: nothing to do but say so
+            self.say(action.describe())
+
+    def say(self, line: str) -> None:
+        self.out.write(line + "\n")
+        self.out.flush()
 
 
 def create_network(client: Client, project: Project, net: NetworkDef) -> None:
@@ -146,12 +173,13 @@ def create_service_container(client: Client, project: Project, svc: Service, nam
     return created
 
 
-def recreate(client: Client, project: Project, action: p.RecreateContainer) -> None:
+def recreate(client: Client, project: Project, action: p.RecreateContainer,
+             timeout: int = STOP_TIMEOUT) -> None:
     """compose's order: stop the old one, rename it aside, create and start the new one
     under the same name (so its DNS name stays), then remove the old one. On failure the
     old container gets its name back and is started again if it ran."""
     old = action.old
-    client.stop_container(old.id, STOP_TIMEOUT)
+    client.stop_container(old.id, timeout)
     aside = f"{old.id[:12]}_{old.name}"
     client.rename_container(old.id, aside)
     try:
