@@ -68,10 +68,12 @@ def test_docker_cli_replays_since_until_with_filters(daemon, busybox_image):
                       "--filter", "type=container", "--filter", "container=" + p.ctr("db"),
                       "--format", "{{.Action}} {{.Actor.Attributes.exitCode}}", timeout=20)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split("\n")[:5] == ["create <no value>", "start <no value>",
-                                        "kill <no value>", "die 137", "stop <no value>"] or \
-        r.stdout.split("\n")[:5] == ["create <no value>", "start <no value>",
-                                     "kill <no value>", "die 143", "stop <no value>"]
+    # -t 0: the stop signal, then SIGKILL at once, each reported as a kill
+    assert r.stdout.split("\n")[:6] in (
+        ["create <no value>", "start <no value>", "kill <no value>", "kill <no value>",
+         "die 137", "stop <no value>"],
+        ["create <no value>", "start <no value>", "kill <no value>", "die 143",
+         "stop <no value>", "destroy <no value>"])
     r = daemon.docker("events", "--since", f"{t0:.6f}", "--until", f"{t1:.6f}",
                       "--filter", "network=" + p.net("back"), "--filter", "event=disconnect",
                       "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}")
@@ -125,3 +127,26 @@ def test_tether_events_prints_what_docker_events_prints(daemon, busybox_image):
                         "container=" + p.ctr("db"), "--format", "{{.Action}}")
     assert recent.returncode == 0, recent.stderr
     assert recent.stdout.split() == ["create", "start", "kill", "die", "destroy"]
+
+
+def test_kill_signals_and_image_events(daemon, busybox_image, busybox_tarball):
+    t0 = time.time()
+    daemon.docker("run", "-d", "--name", "evsig", "busybox:local", "sleep", "600")
+    daemon.docker("stop", "-t", "1", "evsig")  # sleep ignores SIGTERM as pid 1
+    daemon.docker("rm", "evsig")
+    image_id = daemon.docker("import", str(busybox_tarball), "evimg:1").stdout.strip()
+    assert daemon.docker("rmi", "evimg:1").returncode == 0
+    t1 = time.time()
+    r = daemon.docker("events", "--since", f"{t0:.6f}", "--until", f"{t1:.6f}", "--format",
+                      "{{.Type}} {{.Action}} {{.Actor.Attributes.signal}}")
+    assert r.returncode == 0, r.stderr
+    lines = [x.replace(" <no value>", "") for x in r.stdout.splitlines()]
+    assert lines[lines.index("container kill 15"):][:4] == [
+        "container kill 15", "container kill 9", "container die", "network disconnect"]
+    images = [x for x in lines if x.startswith("image")]
+    assert images == ["image import", "image tag", "image untag", "image delete"]
+    r = daemon.docker("events", "--since", f"{t0:.6f}", "--until", f"{t1:.6f}", "--filter",
+                      "type=image", "--format", "{{json .}}")
+    tag = [json.loads(x) for x in r.stdout.splitlines()][1]
+    assert tag["status"] == "tag" and tag["id"] == image_id and "from" not in tag
+    assert tag["Actor"]["Attributes"]["name"] == "evimg:1"

@@ -167,3 +167,17 @@ def test_filters_type_event_and_names_by_prefix():
     assert not passes(START, label=["com.docker.compose.project=other"])
     assert passes(START, image=["busybox"]) and not passes(START, image=["alpine"])
     assert passes(START, scope=["local"]) and not passes(START, scope=["swarm"])
+
+
+def test_image_events_as_dockerd():
+    from tether.model import Image
+
+    img = Image(id="sha256:" + "1" * 64, repo_tags=("busybox:local",), created="x", size=1,
+                labels={"org": "x"})
+    assert [(e.action, e.attributes["name"]) for e in eventlog.image_imported(img)] == [
+        ("import", img.id), ("tag", "busybox:local")]
+    removed = eventlog.image_removed(img, [{"Untagged": "busybox:local"}, {"Deleted": img.id}])
+    assert [e.action for e in removed] == ["untag", "delete"]
+    out = schema_events.render(removed[0])
+    assert out["status"] == "untag" and out["id"] == img.id and "from" not in out
+    assert out["Actor"]["Attributes"] == {"name": img.id, "org": "x"}

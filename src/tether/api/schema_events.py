@@ -1,6 +1,6 @@
 """Docker's `EventMessage` JSON, and the `/events` filters as dockerd applies them.
 
-Field order and the deprecated `status`/`id`/`from` fields (container events only) follow
+Field order and the deprecated `status`/`id`/`from` fields (container and image events) follow
 dockerd; Go sorts map keys, so `Actor.Attributes` is sorted too.
 """
 
@@ -20,10 +20,10 @@ NAMED_TYPES = ("container", "network", "volume", "plugin", "service", "node", "s
 def render(event: Event) -> dict[str, Any]:
     """One `EventMessage`, ready for json.dumps."""
     out: dict[str, Any] = {}
-    if event.type == "container":
+    if event.type in ("container", "image"):  # dockerd fills the deprecated fields for both
         out["status"] = event.action
         out["id"] = event.actor_id
-        if event.attributes.get("image"):
+        if event.type == "container" and event.attributes.get("image"):
             out["from"] = event.attributes["image"]
     out["Type"] = event.type
     out["Action"] = event.action

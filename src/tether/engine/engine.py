@@ -136,11 +136,25 @@ class Engine:
 
     async def stop_container(self, ref: str, timeout: int | None, signal: str | None) -> None:
         c = self.containers.get(ref)
+        timer = None
         if c.state.running:
             self.report(c, "kill", signal=str(parse_signal(
                 signal or c.spec.stop_signal or "SIGTERM")))
-        await self.lifecycle.stop(ref, timeout, signal)
+            grace = timeout if timeout is not None else (c.spec.stop_timeout or 10)
+            # the runtime sends SIGKILL after the grace period: dockerd reports it as a kill
+            timer = asyncio.get_running_loop().call_later(max(grace, 0), self.report_forced,
+                                                          c.id)
+        try:
+            await self.lifecycle.stop(ref, timeout, signal)
+        finally:
+            if timer is not None:
+                timer.cancel()
         self.report(c, "stop")
+
+    def report_forced(self, cid: str) -> None:
+        c = self.state.containers.get(cid)
+        if c is not None and c.state.running:
+            self.report(c, "kill", signal="9")
 
     async def kill_container(self, ref: str, signal: str) -> None:
         c = self.containers.get(ref)
@@ -254,8 +268,10 @@ class Engine:
 
     async def import_image(self, chunks, repo_tags: tuple[str, ...], changes: list[str],
                            message: str) -> Image:
-        return await self.images.import_tarball(chunks, repo_tags=repo_tags, changes=changes,
-                                                message=message)
+        image = await self.images.import_tarball(chunks, repo_tags=repo_tags, changes=changes,
+                                                 message=message)
+        self.events.publish(eventlog.image_imported(image))
+        return image
 
     async def list_images(self) -> list[Image]:
         return await self.images.list()
@@ -271,7 +287,9 @@ class Engine:
                 f"conflict: unable to remove repository reference \"{ref}\" (must force) - "
                 f"container {users[0].short_id} is using its referenced image {image.id[7:19]}"
             )
-        return await self.images.remove(ref, in_use=bool(users))
+        report = await self.images.remove(ref, in_use=bool(users))
+        self.events.publish(eventlog.image_removed(image, report))
+        return report
 
     # ---- system ----------------------------------------------------------------------------
 

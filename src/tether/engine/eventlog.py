@@ -4,7 +4,8 @@
 network functions for network writes, so each event is derived in one place from what
 actually changed, not announced by whichever handler made the change. Orders follow
 dockerd: `network connect` events before `start`; `die` before `network disconnect`.
-Actions that change no record (kill, stop, attach, exec...) are built with `container`.
+Actions that change no record (kill, stop, attach, exec...) are built with `container`;
+image events (import, tag, untag, delete) with `image`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from tether.engine.clock import parse_rfc3339
-from tether.model import Container, Network
+from tether.model import Container, Image, Network
 from tether.model.event import Event
 
 
@@ -21,6 +22,21 @@ def container(c: Container, action: str, **extra: str) -> Event:
     the action's own (exitCode, signal, execID...)."""
     attrs = {**c.spec.labels, "image": c.spec.image, "name": c.name, **extra}
     return Event("container", action, c.id, attrs)
+
+
+def image(img: Image, action: str, name: str = "") -> Event:
+    """An image event: the labels and `name` (the tag for `tag`, else the image id)."""
+    return Event("image", action, img.id, {**img.labels, "name": name or img.id})
+
+
+def image_imported(img: Image) -> list[Event]:
+    return [image(img, "import")] + [image(img, "tag", tag) for tag in img.repo_tags]
+
+
+def image_removed(img: Image, report: list[dict[str, str]]) -> list[Event]:
+    """dockerd's events for what `rmi` did: `untag` per removed tag, `delete` at the end."""
+    return [image(img, "untag") for r in report if "Untagged" in r] + [
+        image(img, "delete") for r in report if "Deleted" in r]
 
 
 def network(net: Network, action: str, container_id: str = "") -> Event:
