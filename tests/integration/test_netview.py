@@ -94,3 +94,25 @@ def test_probe_endpoint_refuses_stopped_containers_and_bad_input(daemon, project
         assert closed.status == 200 and closed.json() == {"reached": True, "detail": "refused"}
     finally:
         daemon.docker("rm", "-f", "nv-idle-1")
+
+
+def test_why_on_macvlan(daemon, project):
+    p = project
+    p.docker("network", "create", "-d", "macvlan", "--subnet", "10.99.0.0/24", "nv_lan")
+    try:
+        for name in ("nv-ma-1", "nv-mb-1"):
+            p.docker("run", "-d", "--name", name, "--network", "nv_lan", "busybox:local",
+                     "httpd", "-f", "-p", "80")
+        for a, b, port, rc, reason in (("nv-ma-1", "nv-mb-1", "80", 0, "shared-network"),
+                                       ("nv-ma-1", "nv-web-1", "80", 1, "no-host-path"),
+                                       ("nv-web-1", "nv-ma-1", None, 1, "no-common-network")):
+            args = ["network", "why", "--probe", "--format", "json", a, b]
+            if port:
+                args[2:2] = ["--port", port]
+            r = daemon.cli(*args, timeout=30)
+            verdict = json.loads(r.stdout)
+            assert (r.returncode, verdict["reason"]) == (rc, reason), r.stdout
+            assert verdict["probe"]["agrees"] is True, verdict
+    finally:
+        daemon.docker("rm", "-f", "nv-ma-1", "nv-mb-1")
+        daemon.docker("network", "rm", "nv_lan")

@@ -150,3 +150,21 @@ def test_from_model_adds_remote_containers_with_their_host():
     assert (node.name, node.host, node.status) == ("far", "node2 (10.77.0.12)", "running")
     assert node.endpoints[0].ipv4 == "10.0.0.3"
     assert "cluster_host" in dot.render(topo)
+
+
+def test_macvlan_network_names_its_parent():
+    net = Network(id="m" * 64, name="lan", driver="macvlan", created="x",
+                  options={"parent": "eth0", "macvlan_mode": "bridge"})
+    topo = from_model([net], [], "vm")
+    assert topo.networks[0].parent == "eth0"
+    assert "macvlan on eth0" in dot.render(topo)
+    assert from_json(topo.to_json()) == topo
+
+
+def test_macvlan_only_container_has_no_path_through_this_host():
+    lan = NetNode("l" * 64, "lan", "macvlan", ("192.168.50.0/24",), ("192.168.50.1",),
+                  parent="eth0")
+    m = ctr("mac", (lan, "192.168.50.5", ()))
+    v = why("mac", "web", 80, topo=Topology((*TOPO.networks, lan), (*TOPO.containers, m)))
+    assert (v.reachable, v.reason) == (False, "no-host-path")
+    assert "lan (macvlan)" in v.explanation

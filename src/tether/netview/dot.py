@@ -61,7 +61,8 @@ def _q(text: str) -> str:
 def _network(n: NetNode) -> str:
     subnet = ", ".join(n.subnets) or "no subnet"
     extra = [s for s, on in (("internal", n.internal), ("icc off", not n.icc)) if on]
-    rows = (f"<B>{escape(n.name)}</B><BR/><FONT POINT-SIZE=\"9\">{escape(n.driver)} · "
+    driver = f"{n.driver} on {n.parent}" if n.parent else n.driver
+    rows = (f"<B>{escape(n.name)}</B><BR/><FONT POINT-SIZE=\"9\">{escape(driver)} · "
             f"{escape(subnet)}{' · ' + ', '.join(extra) if extra else ''}</FONT>")
     style = '"rounded,filled,dashed"' if n.internal else '"rounded,filled"'
     fill = "#f1f5f9" if n.internal else NET_FILL.get(n.driver, "#e0f2fe")

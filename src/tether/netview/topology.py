@@ -28,6 +28,7 @@ class NetNode:
     icc: bool = True  # inter-container communication (bridge option enable_icc)
     scope: str = "local"
     labels: dict[str, str] = field(default_factory=dict)
+    parent: str = ""  # macvlan/ipvlan: the host interface the network hangs off
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def _net(n: Network) -> NetNode:
         subnets=tuple(str(p.subnet) for p in n.pools),
         gateways=tuple(str(p.gateway) for p in n.pools if p.gateway is not None),
         internal=n.internal, icc=n.options.get(ICC_OPTION, "true").lower() != "false",
-        scope=n.scope, labels=dict(n.labels))
+        scope=n.scope, labels=dict(n.labels), parent=n.options.get("parent", ""))
 
 
 def _ctr(c: Container, known: set[str], host: str) -> CtrNode:

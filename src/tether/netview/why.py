@@ -31,8 +31,8 @@ class Target:
 class Verdict:
     reachable: bool
     reason: str  # shared-network, published-port, same-container, host-network, not-running,
-    #              no-network, icc-disabled, internal, loopback-only, port-not-published,
-    #              no-common-network
+    #              no-network, icc-disabled, internal, no-host-path, loopback-only,
+    #              port-not-published, no-common-network
     explanation: str
     network: str = ""  # the network the traffic uses (or the one that blocks it)
     target: Target | None = None
@@ -114,9 +114,11 @@ def _shared(topo: Topology, a: CtrNode, b: CtrNode, port: int | None,
 
 
 def _gateway(topo: Topology, a: CtrNode) -> tuple[NetNode | None, str]:
-    """The first non-internal network of `a` and its gateway: the host's address for it."""
+    """The first non-internal bridge of `a` and its gateway: the host's address for it
+    (overlay containers have one too: docker_gwbridge). A macvlan network's gateway is a
+    router outside, and macvlan children cannot reach their own host's parent link."""
     for net in _nets(topo, a):
-        if not net.internal and net.gateways:
+        if net.driver == "bridge" and not net.internal and net.gateways:
             return net, net.gateways[0]
     return None, ""
 
@@ -130,6 +132,11 @@ def _through_host(topo: Topology, a: CtrNode, b: CtrNode, port: int | None,
                      if _address(b, n)), None)
     way_out, gateway = _gateway(topo, a)
     published = [p for p in b.ports if port and p.container_port == port and p.proto == proto]
+    if way_out is None and published and not all(n.internal for n in _nets(topo, a)):
+        kinds = ", ".join(f"{n.name} ({n.driver})" for n in _nets(topo, a))
+        return Verdict(False, "no-host-path",
+                       f"{apart}, and {a.name}'s networks {kinds} do not pass through this "
+                       "host, so it cannot reach ports published here.", target=b_target)
     if way_out is None:
         inner = ", ".join(n.name for n in _nets(topo, a) if n.internal)
         return Verdict(False, "internal",
