@@ -21,6 +21,7 @@ from tether.engine.containers import Containers
 from tether.engine.discovery import Discovery
 from tether.engine.endpoints import Endpoints, next_ifname, placeholder
 from tether.engine.etcwriter import EtcWriter
+from tether.engine.marks import Marks
 from tether.engine.ports import Ports
 from tether.engine.rollback import Rollback
 from tether.engine.state import State
@@ -82,6 +83,7 @@ class Lifecycle:
             log.exception("auto-remove of %s after a failed start failed", cid[:12])
 
     async def start_locked(self, c: Container) -> None:
+        marks = Marks()
         image = await self.images.get(c.image_id)
         sandbox_id = secrets.token_hex(32)
         netns = self.sandbox_path(c, sandbox_id)
@@ -89,24 +91,31 @@ class Lifecycle:
             if netns and not c.spec.network_mode.startswith("container:"):
                 await create_netns(netns, ipv6=self.wants_ipv6(c))
                 undo.push(remove_netns, netns)
+            marks.mark("netns")
             endpoints = (await self.plumb_all(c, netns, undo) if netns
                          else {n: plain_endpoint(ep) for n, ep in c.endpoints.items()})
             c = replace(c, endpoints=endpoints, sandbox_id=sandbox_id if netns else "",
                         sandbox_key=netns or "")
+            marks.mark("plumb")
             c = await self.ports.publish(c, image.exposed_ports, undo)
             await self.discovery.attach(c)
             undo.push(self.discovery.detach, c.id)
+            marks.mark("ports+dns")
             await self.etc.write(c)
             await self.runtime.prepare(self.etc.with_link_env(c, image), image)
             undo.push(self.runtime.cleanup, c.id)
+            marks.mark("bundle")
             self.exited[c.id] = asyncio.Event()
             pid = await self.runtime.start(c, netns or None)
+            marks.mark("runc")
             c = replace(c, state=ContainerState(status="running", pid=pid,
                                                 started_at=now_rfc3339()))
             await self.state.save_container(c)
         await self.etc.relink(c)
         self.watch(c.id)
+        marks.mark("save")
         log.info("started container %s (%s)", c.name, c.short_id)
+        log.debug("start of %s took (ms) %s", c.short_id, marks)
 
     def sandbox_path(self, c: Container, sandbox_id: str) -> str:
         mode = c.spec.network_mode
