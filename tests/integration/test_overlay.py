@@ -183,6 +183,31 @@ def test_concurrent_starts_get_distinct_addresses(cluster):
     assert cluster.hosts[1].docker("network", "rm", "race").returncode == 0
 
 
+def test_concurrent_network_creates(cluster):
+    import concurrent.futures
+
+    def create(job):
+        d, name = job
+        return d.api("POST", "/networks/create", {"Name": name, "Driver": "overlay"}).status
+
+    jobs = [(d, "same") for d in cluster.hosts] + [(d, f"n{i}") for i, d in
+                                                    enumerate(cluster.hosts)]
+    with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
+        statuses = list(pool.map(create, jobs))
+    assert sorted(statuses[:3]) == [201, 409, 409], statuses
+    assert statuses[3:] == [201, 201, 201], statuses
+    h1 = cluster.hosts[0]
+    names = ("same", "n0", "n1", "n2")
+    for name in names:
+        wait_for(lambda: h1.api("GET", f"/networks/{name}").status == 200, what=name)
+    infos = [h1.api("GET", f"/networks/{name}").json() for name in names]
+    subnets = {i["IPAM"]["Config"][0]["Subnet"] for i in infos}
+    vnis = {i["Options"]["com.docker.network.driver.overlay.vxlanid_list"] for i in infos}
+    assert len(subnets) == len(vnis) == 4, (subnets, vnis)
+    for name in names:
+        assert h1.docker("network", "rm", name).returncode == 0
+
+
 def test_network_in_use_elsewhere_cannot_be_removed(cluster):
     r = cluster.hosts[1].docker("network", "rm", "ov1")
     assert r.returncode != 0 and "active endpoints" in r.stderr
