@@ -124,6 +124,14 @@ def test_overlays_are_isolated(cluster):
         assert d.docker("exec", name, "nslookup", "iso").returncode != 0
     h2.docker("rm", "-f", "iso")
     assert h1.docker("network", "rm", "ov2").returncode == 0
+    assert h1.docker("network", "create", "lb").returncode == 0  # a local bridge network
+    run(h1, "local1", "lb")
+    local_ip = ip_of(h1, "local1", "lb")
+    assert h1.docker("exec", "c1", "ping", "-c1", "-W1", local_ip).returncode != 0
+    assert h1.docker("exec", "local1", "ping", "-c1", "-W1",
+                     ip_of(h1, "c1", "ov1")).returncode != 0
+    h1.docker("rm", "-f", "local1")
+    assert h1.docker("network", "rm", "lb").returncode == 0
     wait_for(lambda: h2.api("GET", "/networks/ov2").status == 404, what="ov2 gone on host2")
 
 
