@@ -35,7 +35,9 @@ DEMO = textwrap.dedent(f"""\
             ipv4_address: 172.16.238.10
             ipv6_address: "2001:db8:3989::10"
             aliases: [api]
-          back: {{}}
+          back:
+            mac_address: "02:42:0a:4d:00:99"
+            priority: 10
       db:
         image: busybox:local
         stop_grace_period: 0s
@@ -58,7 +60,13 @@ DEMO = textwrap.dedent(f"""\
         labels: {{tier: front}}
       back:
         internal: true
+        ipam:
+          config:
+            - subnet: 10.77.0.0/24
+              ip_range: 10.77.0.128/25
+              aux_addresses: {{router: 10.77.0.130}}
       default:
+        driver: bridge
         driver_opts:
           com.docker.network.driver.mtu: "1450"
     """)
@@ -104,8 +112,8 @@ def inspect(daemon, name: str) -> dict:
 def test_tether_compose_up_probe_recreate_down(daemon, busybox_image, demo_file):
     out = ok(compose(daemon, demo_file, "up", "-d"))
     assert out.splitlines()[:3] == [
-        'Creating network "tdemo_front" with driver "bridge"',
-        'Creating network "tdemo_back" with driver "bridge"',
+        'Creating network "tdemo_front" with the default driver',
+        'Creating network "tdemo_back" with the default driver',
         'Creating network "tdemo_default" with driver "bridge"']
     assert "Creating tdemo_app_1   ... done" in out
     try:
@@ -156,7 +164,11 @@ def _check_labels(daemon) -> None:
     assert labels["com.docker.compose.service"] == "app"
     assert labels["com.docker.compose.container-number"] == "1"
     assert len(labels["com.docker.compose.config-hash"]) == 64
-    assert app["HostConfig"]["NetworkMode"] == "tdemo_back"
+    assert app["HostConfig"]["NetworkMode"] == "tdemo_back"  # priority 10
+    back = app["NetworkSettings"]["Networks"]["tdemo_back"]
+    assert back["MacAddress"] == "02:42:0a:4d:00:99"
+    assert back["IPAddress"].startswith("10.77.0.1") and back["IPAddress"] != "10.77.0.130"
+    assert int(back["IPAddress"].rsplit(".", 1)[1]) > 128  # inside ip_range
     nets = app["NetworkSettings"]["Networks"]
     assert "app" in nets["tdemo_front"]["Aliases"] and "api" in nets["tdemo_front"]["Aliases"]
     assert nets["tdemo_front"]["IPAMConfig"]["IPv4Address"] == "172.16.238.10"
@@ -307,7 +319,9 @@ def test_docker_compose_1292_drives_tetherd(daemon, busybox_image, tmp_path):
     dc = lambda *a: daemon.run([DOCKER_COMPOSE, "-f", str(path), "-p", "dc", *a], timeout=180)
     ok(daemon.cli("network", "create", "tc-shared"))
     try:
-        out = ok(dc("up", "-d")).splitlines() + dc("up", "-d").stderr.splitlines()
+        first = dc("up", "-d")
+        assert first.returncode == 0, first.stderr
+        assert 'Creating network "dc_edge" with the default driver' in first.stderr
         _probe_dc(daemon)
         assert "dc_api_1" in ok(dc("ps")) and " Up " in ok(dc("ps"))
         # tether compose recognises docker-compose's project: same hash, nothing to do
@@ -318,6 +332,7 @@ def test_docker_compose_1292_drives_tetherd(daemon, busybox_image, tmp_path):
         second = dc("up", "-d")  # and docker-compose recognises tether's container
         assert "dc_store_1 is up-to-date" in second.stderr, second.stderr
         assert reaches(daemon, "dc_api_1", "datastore")
+        _tether_project_for_docker_compose(daemon, path, dc)
         down = dc("down")
         assert down.returncode == 0, down.stderr
         assert "Network tc-shared is external, skipping" in down.stderr
@@ -327,6 +342,17 @@ def test_docker_compose_1292_drives_tetherd(daemon, busybox_image, tmp_path):
     finally:
         dc("down")
         daemon.cli("network", "rm", "tc-shared")
+
+
+def _tether_project_for_docker_compose(daemon, path: Path, dc) -> None:
+    """A project `tether compose` made (networks included) is docker-compose's too."""
+    ok(compose(daemon, path, "down", project="dc"))
+    assert "dc_" not in ok(daemon.cli("ps", "-a"))
+    ok(compose(daemon, path, "up", "-d", project="dc"))
+    again = dc("up", "-d")
+    assert again.returncode == 0, again.stderr
+    assert all(f"dc_{s}_1 is up-to-date" in again.stderr for s in ("front", "store", "api"))
+    assert "dc_api_1" in ok(dc("ps"))
 
 
 def _probe_dc(daemon) -> None:

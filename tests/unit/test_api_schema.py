@@ -215,3 +215,17 @@ def test_default_bridge_endpoint_fills_top_level_fields():
     ns = render_container(view, V141, "/x")["NetworkSettings"]
     assert ns["IPAddress"] == "172.18.0.2" and ns["Gateway"] == "172.18.0.1"
     assert ns["Networks"]["bridge"]["Aliases"] is None
+
+
+def test_links_read_null_in_host_config_on_a_user_defined_network_mode():
+    """dockerd keeps legacy links in HostConfig only on the default bridge; compose 1.29.2
+    recreates a linking service after its dependency only when that field is empty."""
+    view = psql_view()
+    linked = dataclasses.replace(view.container, links=(("db", "database"),))
+    on_user_net = dataclasses.replace(view, container=linked)
+    assert on_user_net.container.spec.network_mode == "my_isolated_bridge_network"
+    assert render_container(on_user_net, V141, "/x")["HostConfig"]["Links"] is None
+    bridge_spec = dataclasses.replace(linked.spec, network_mode="default")
+    on_bridge = dataclasses.replace(view, container=dataclasses.replace(linked, spec=bridge_spec))
+    assert render_container(on_bridge, V141, "/x")["HostConfig"]["Links"] == [
+        "/db:/my_psql_db/database"]

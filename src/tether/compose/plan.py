@@ -43,7 +43,10 @@ class CreateNetwork:
     network: NetworkDef
 
     def describe(self) -> str:
-        return f'Creating network "{self.network.name}" with driver "{self.network.driver}"'
+        """compose's line: it names the driver only when the file does."""
+        net = self.network
+        driver = f'driver "{net.driver}"' if net.configured.get("driver") else "the default driver"
+        return f'Creating network "{net.name}" with {driver}'
 
 
 @dataclass(frozen=True)
