@@ -10,7 +10,7 @@ from tether.compose import plan as p
 from tether.compose.confighash import config_hash
 from tether.compose.load import load_project
 from tether.compose.render import config_yaml, plan_lines
-from tether.errors import NotFound
+from tether.errors import Conflict, NotFound
 
 FILES = Path(__file__).with_name("compose_files")
 IMAGE = "sha256:" + "ab" * 32
@@ -28,8 +28,13 @@ def current(project, running=True, host_links=None, **hashes) -> p.State:
                    config_hash=hashes.get(s.name, config_hash(s, project.networks, IMAGE)),
                    running=running, host_links=bool(host_links and s.name in host_links))
         for s in project.services)
-    nets = {n.name: n.name + "-id" for n in project.networks.values()}
+    nets = {n.name: existing_network(n) for n in project.networks.values()}
     return p.State(nets, containers, {"busybox:local": IMAGE})
+
+
+def existing_network(net) -> p.ExistingNetwork:
+    return p.ExistingNetwork(net.name + "-id", net.driver, dict(net.driver_opts), net.internal,
+                             net.enable_ipv6, tuple(c.subnet for c in net.ipam_config))
 
 
 def verbs(actions) -> list[str]:
@@ -94,7 +99,7 @@ def test_missing_external_network_is_a_clear_error_and_down_skips_it():
     project = project.__class__(project.name, (), project.networks, "/", ())
     with pytest.raises(NotFound, match="Network i-already-created-this declared as external"):
         p.plan_networks(project, p.State(), [_user_of_default()])
-    present = p.State({"i-already-created-this": "id"})
+    present = p.State({"i-already-created-this": p.ExistingNetwork("id")})
     assert p.plan_networks(project, present, [_user_of_default()]) == []
     assert verbs(p.plan_down(project, present)) == ["Network i-already-created-this is external, skipping"]
 
@@ -126,3 +131,21 @@ def test_dry_run_and_config_are_printable():
     assert plan_lines(p.plan_up(project, current(project))).count("\n") == 4
     text = config_yaml(project)
     assert "ipv4_address: 172.16.238.10" in text and "name: demo_front" in text
+
+
+@pytest.mark.parametrize("key,field,value,what", [
+    ("back", "internal", True, "internal"),
+    ("default", "options", {"com.docker.network.driver.mtu": "1400"},
+     'option "com.docker.network.driver.mtu"'),
+    ("front", "enable_ipv6", False, "enable_ipv6"),
+    ("front", "subnets", ("10.0.0.0/24",), "IPAM config"),
+])
+def test_a_changed_project_network_is_refused_as_compose_does(key, field, value, what):
+    import dataclasses
+
+    project = demo()
+    state = current(project)
+    name = project.networks[key].name
+    nets = {**state.networks, name: dataclasses.replace(state.networks[name], **{field: value})}
+    with pytest.raises(Conflict, match=f'Network "{name}" needs to be recreated - {what} has'):
+        p.plan_up(project, dataclasses.replace(state, networks=nets))

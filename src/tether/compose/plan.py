@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from tether.compose.confighash import config_hash
 from tether.compose.model import NetworkDef, Project, Service
-from tether.errors import NotFound
+from tether.errors import Conflict, NotFound
 
 
 @dataclass(frozen=True)
@@ -27,10 +27,22 @@ class Existing:
 
 
 @dataclass(frozen=True)
+class ExistingNetwork:
+    """What compose compares of a network the daemon already has."""
+
+    id: str
+    driver: str = "bridge"
+    options: dict[str, str] = field(default_factory=dict)
+    internal: bool = False
+    enable_ipv6: bool = False
+    subnets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class State:
     """The daemon's side: networks by name, the project's containers, image ids."""
 
-    networks: dict[str, str] = field(default_factory=dict)
+    networks: dict[str, ExistingNetwork] = field(default_factory=dict)
     containers: tuple[Existing, ...] = ()
     image_ids: dict[str, str | None] = field(default_factory=dict)
 
@@ -158,7 +170,11 @@ def plan_networks(project: Project, state: State, services: list[Service]) -> li
     used = {sn.key for s in services for sn in s.networks}
     actions = []
     for key, net in project.networks.items():
-        if key not in used or net.name in state.networks:
+        if key not in used:
+            continue
+        if net.name in state.networks:
+            if not net.external:
+                check_network(net, state.networks[net.name])
             continue
         if net.external:
             raise NotFound(
@@ -167,6 +183,32 @@ def plan_networks(project: Project, state: State, services: list[Service]) -> li
                 f"try again.")
         actions.append(CreateNetwork(net))
     return actions
+
+
+def check_network(net: NetworkDef, have: ExistingNetwork) -> None:
+    """compose 1.29.2 refuses to use a project network whose config the file changed:
+    networks are never recreated behind the containers' backs.
+
+    Raises:
+        Conflict: with compose's sentence, naming what changed.
+    """
+    changed = []
+    if net.configured.get("driver") and net.driver != have.driver:
+        changed.append("option \"driver\"")
+    # only the options the file sets: a driver may record options of its own (a macvlan's
+    # stub parent) that no file names
+    for key in sorted(net.driver_opts):
+        if net.driver_opts.get(key) != have.options.get(key):
+            changed.append(f'option "{key}"')
+    subnets = tuple(sorted(c.subnet for c in net.ipam_config if c.subnet))
+    if subnets and subnets != tuple(sorted(have.subnets)):
+        changed.append("IPAM config")
+    if net.internal != have.internal:
+        changed.append("internal")
+    if net.enable_ipv6 != have.enable_ipv6:
+        changed.append("enable_ipv6")
+    if changed:
+        raise Conflict(f'Network "{net.name}" needs to be recreated - {changed[0]} has changed')
 
 
 def converge(project: Project, state: State, svc: Service, changed: set[str],

@@ -25,12 +25,20 @@ STOP_TIMEOUT = 10
 
 def read_state(client: Client, project: Project) -> p.State:
     """The networks, the project's containers (label-filtered, as compose) and image ids."""
-    networks = {n["Name"]: n["Id"] for n in client.list_networks()}
+    networks = {n["Name"]: _network(n) for n in client.list_networks()}
     found = client.list_containers(all=True, filters=[
         f"label={LABEL}.project={project.name}", f"label={LABEL}.oneoff=False"])
     containers = tuple(_existing(client, c) for c in found)
     images = {s.image: _image_id(client, s.image) for s in project.services}
     return p.State(networks, containers, images)
+
+
+def _network(found: dict) -> p.ExistingNetwork:
+    pools = (found.get("IPAM") or {}).get("Config") or ()
+    return p.ExistingNetwork(
+        id=found["Id"], driver=found.get("Driver", ""), options=found.get("Options") or {},
+        internal=bool(found.get("Internal")), enable_ipv6=bool(found.get("EnableIPv6")),
+        subnets=tuple(c["Subnet"] for c in pools if c.get("Subnet")))
 
 
 def _existing(client: Client, summary: dict) -> p.Existing:
