@@ -18,6 +18,7 @@ from tether.drivers.bridge_options import BridgeOptions
 from tether.drivers.macvlan import made_links
 from tether.engine.clock import now_rfc3339, parse_rfc3339
 from tether.engine.hostaccess import reserve_host_address
+from tether.engine.marks import Marks
 from tether.engine.refs import lookup
 from tether.engine.rollback import Rollback
 from tether.engine.state import State
@@ -120,8 +121,10 @@ class Networks:
         if spec.ipam_driver not in ("default", ""):
             raise NotFound(f'plugin "{spec.ipam_driver}" not found')
         validate_requests(spec.pools, spec.enable_ipv6)
+        marks = Marks()
         existing = list(self.state.networks.values())
         options = driver.validate(spec, existing)
+        marks.mark("validate")
         if spec.driver == "overlay":
             return await self.create_global(spec, options)
         net_id = secrets.token_hex(32)
@@ -134,17 +137,22 @@ class Networks:
                 default_bridge=predefined and spec.name == "bridge",
             ) if spec.driver not in ("host", "null") else ()
             undo.push(self.ipam.release_pools, net_id)
+            marks.mark("ipam")
             net = await reserve_host_address(self.ipam, self.build(net_id, spec, options, pools))
             for link in kernel_links(net):
                 await self.state.own_link(link)
                 undo.push(self.state.disown_link, link)
             await driver.create_network(net)
             undo.push(driver.delete_network, net)
+            marks.mark("driver")
             await self.firewall.add_network(net)
             undo.push(self.firewall.remove_network, net)
+            marks.mark("firewall")
             await self.state.add_network(net)
         self.own_links().update(kernel_links(net))
+        marks.mark("store")
         log.info("created network %s (%s)", net.name, net.id[:12])
+        log.debug("create of network %s took (ms) %s", net.id[:12], marks)
         return net
 
     async def create_global(self, spec: NetworkSpec, options: dict[str, str]) -> Network:
@@ -157,7 +165,10 @@ class Networks:
 
     def global_subnets(self) -> list[IPNetwork]:
         """Overlay subnets: a local bridge must not take one (the host holds no address
-        on them, so the host's own prefixes do not show them)."""
+        on them, so the host's own prefixes do not show them). Without a cluster there are
+        none, and a create does not walk every network to find that out."""
+        if self.cluster is None:
+            return []
         return [p.subnet for n in self.state.networks.values() if n.scope == "global"
                 for p in n.pools]
 
