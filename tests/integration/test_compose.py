@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import textwrap
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,9 @@ def _probe_demo(daemon) -> None:
     _, link = sh(daemon, "tdemo_web_1", "ip link show eth0")
     assert "mtu 1450" in link
     assert reaches(daemon, "tdemo_proxy_1", "172.16.238.10")
+    # the published port, from the daemon's own namespace (the test runs in it)
+    with urllib.request.urlopen("http://127.0.0.1:8088/", timeout=5) as resp:
+        assert resp.status == 200
 
 
 def _check_labels(daemon) -> None:
@@ -262,7 +266,11 @@ def test_seed_links_example_with_an_image_instead_of_build(daemon, busybox_image
                 command: {HTTPD}
         """))
     try:
-        ok(compose(daemon, path, "up", "-d", project="seed"))
+        out = ok(compose(daemon, path, "up", "--no-start", project="seed"))
+        assert "Creating seed_db_1  ... done" in out
+        assert " Created" in ok(daemon.cli("ps", "-a", "--filter", "name=seed_db_1",
+                                           "--format", " {{.Status}}"))
+        assert "Starting seed_db_1" in ok(compose(daemon, path, "up", "-d", project="seed"))
         assert reaches(daemon, "seed_web_1", "database") and reaches(daemon, "seed_web_1", "db")
         assert reaches(daemon, "seed_db_1", "web")
     finally:

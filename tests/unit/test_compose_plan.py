@@ -149,3 +149,15 @@ def test_a_changed_project_network_is_refused_as_compose_does(key, field, value,
     nets = {**state.networks, name: dataclasses.replace(state.networks[name], **{field: value})}
     with pytest.raises(Conflict, match=f'Network "{name}" needs to be recreated - {what} has'):
         p.plan_up(project, dataclasses.replace(state, networks=nets))
+
+
+def test_always_recreate_deps_and_no_start(tmp_path):
+    path = tmp_path / "c.yml"
+    path.write_text("services:\n  a:\n    image: busybox:local\n    depends_on: [b]\n"
+                    "  b:\n    image: busybox:local\n")
+    project, _ = load_project([str(path)], "demo", {}, tmp_path)
+    assert verbs(p.plan_up(project, current(project, b="stale"), always_recreate_deps=True)) == [
+        "Recreating demo_b_1", "Recreating demo_a_1"]
+    fresh = p.plan_up(project, p.State(image_ids={"busybox:local": IMAGE}), no_start=True)
+    assert [a.start for a in fresh if isinstance(a, p.CreateContainer)] == [False, False]
+    assert p.plan_up(project, current(project, running=False), no_start=True) == []

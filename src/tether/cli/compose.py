@@ -18,7 +18,8 @@ Define and run multi-container applications (compose files) on tetherd
 
 Commands:
   up        Create networks and containers, and start them (-d, --force-recreate,
-            --no-recreate, --no-deps, --remove-orphans, --dry-run)
+            --no-recreate, --no-deps, --always-recreate-deps, --no-start,
+            --remove-orphans, -t, --dry-run)
   down      Stop and remove containers and project networks (never external ones)
   ps        List the project's containers
   logs      Show the containers' output (-f, --tail N, -t)
@@ -56,6 +57,8 @@ def up(ctx, project, argv: list[str]) -> int:
     p.add_argument("--force-recreate", action="store_true")
     p.add_argument("--no-recreate", action="store_true")
     p.add_argument("--no-deps", action="store_true")
+    p.add_argument("--always-recreate-deps", action="store_true")
+    p.add_argument("--no-start", action="store_true")
     p.add_argument("--remove-orphans", action="store_true")
     p.add_argument("--dry-run", action="store_true")
     p.add_argument("-t", "--timeout", type=int)
@@ -65,7 +68,8 @@ def up(ctx, project, argv: list[str]) -> int:
 
     state = run.read_state(ctx.client, project)
     actions = plan.plan_up(project, state, a.services, force_recreate=a.force_recreate,
-                           no_recreate=a.no_recreate, no_deps=a.no_deps)
+                           no_recreate=a.no_recreate, no_deps=a.no_deps,
+                           always_recreate_deps=a.always_recreate_deps, no_start=a.no_start)
     if a.remove_orphans:
         known = {s.name for s in project.services}
         orphans = [c for c in state.containers if c.service not in known]
@@ -75,7 +79,7 @@ def up(ctx, project, argv: list[str]) -> int:
         write(render.plan_lines(actions))
         return 0
     run.execute(ctx.client, project, actions, timeout=a.timeout)
-    if a.detach:
+    if a.detach or a.no_start:
         return 0
     return _attach_until_interrupted(ctx, project, a.services)
 
@@ -96,6 +100,7 @@ def _attach_until_interrupted(ctx, project, services: list[str]) -> int:
 def down(ctx, project, argv: list[str]) -> int:
     p = Parser("compose down")
     p.add_argument("--remove-orphans", action="store_true")
+    p.add_argument("-v", "--volumes", action="store_true", help="accepted: tether makes no volumes")
     p.add_argument("--dry-run", action="store_true")
     p.add_argument("-t", "--timeout", type=int)
     a = p.parse_args(argv)

@@ -7,7 +7,7 @@ changed is recreated, and so are dependents that link to a recreated service.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tether.compose.confighash import config_hash
 from tether.compose.model import NetworkDef, Project, Service
@@ -66,6 +66,7 @@ class CreateContainer:
     service: Service
     name: str
     config_hash: str
+    start: bool = True  # False for `up --no-start`
 
     def describe(self) -> str:
         return f"Creating {self.name}"
@@ -76,6 +77,7 @@ class RecreateContainer:
     service: Service
     old: Existing
     config_hash: str
+    start: bool = True
 
     def describe(self) -> str:
         return f"Recreating {self.old.name}"
@@ -148,8 +150,8 @@ def selected_services(project: Project, names: list[str], with_deps: bool = True
 
 
 def plan_up(project: Project, state: State, names: list[str] = (), *,
-            force_recreate: bool = False, no_recreate: bool = False,
-            no_deps: bool = False) -> list:
+            force_recreate: bool = False, no_recreate: bool = False, no_deps: bool = False,
+            always_recreate_deps: bool = False, no_start: bool = False) -> list:
     """Networks first (creating the missing ones), then each service in dependency order.
 
     Raises:
@@ -159,9 +161,13 @@ def plan_up(project: Project, state: State, names: list[str] = (), *,
     actions: list = plan_networks(project, state, services)
     changed: set[str] = set()
     for svc in services:
-        action = converge(project, state, svc, changed, force_recreate, no_recreate)
+        action = converge(project, state, svc, changed, force_recreate, no_recreate,
+                          always_recreate_deps)
         if isinstance(action, (CreateContainer, RecreateContainer)):
             changed.add(svc.name)
+            action = replace(action, start=not no_start)
+        elif no_start and isinstance(action, StartContainer):
+            continue
         actions.append(action)
     return actions
 
@@ -212,7 +218,7 @@ def check_network(net: NetworkDef, have: ExistingNetwork) -> None:
 
 
 def converge(project: Project, state: State, svc: Service, changed: set[str],
-             force_recreate: bool, no_recreate: bool):
+             force_recreate: bool, no_recreate: bool, always_recreate_deps: bool = False):
     """compose 1.29.2's convergence plan for one service (one container per service)."""
     existing = state.of_service(svc.name)
     digest = config_hash(svc, project.networks, state.image_ids.get(svc.image))
@@ -220,18 +226,19 @@ def converge(project: Project, state: State, svc: Service, changed: set[str],
         return CreateContainer(svc, container_name(project, svc), digest)
     old = existing[0]
     if not no_recreate and (force_recreate or old.config_hash != digest
-                            or _dependency_recreated(svc, old, changed)):
+                            or _dependency_recreated(svc, old, changed, always_recreate_deps)):
         return RecreateContainer(svc, old, digest)
     return UpToDate(old) if old.running else StartContainer(old)
 
 
-def _dependency_recreated(svc: Service, old: Existing, changed: set[str]) -> bool:
+def _dependency_recreated(svc: Service, old: Existing, changed: set[str],
+                          always: bool = False) -> bool:
     """compose recreates a dependent of a (re)created service when its container is stopped,
     or when the service has links but the container's HostConfig.Links is empty (links on
     a user-defined network live on the endpoint): in practice, linking services."""
     if not any(dep in changed for dep in svc.dependencies()):
         return False
-    return (not old.running) or (bool(svc.links) != old.host_links)
+    return always or (not old.running) or (bool(svc.links) != old.host_links)
 
 
 def plan_down(project: Project, state: State, remove_orphans: bool = False) -> list:

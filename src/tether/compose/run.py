@@ -124,7 +124,7 @@ class _Run:
             create_network(client, self.project, action.network)
         elif isinstance(action, p.CreateContainer):
             step("Creating", action.name, create_service_container, client, self.project,
-                 action.service, action.name, action.config_hash)
+                 action.service, action.name, action.config_hash, action.start)
         elif isinstance(action, p.RecreateContainer):
             step("Recreating", action.old.name, recreate, client, self.project, action,
                  self.stop_timeout(action.service.name))
@@ -164,7 +164,7 @@ def create_network(client: Client, project: Project, net: NetworkDef) -> None:
 
 
 def create_service_container(client: Client, project: Project, svc: Service, name: str,
-                             digest: str) -> str:
+                             digest: str, start: bool = True) -> str:
     """Create the container on its primary network, connect the others, start it.
 
     A failure after create removes the half-made container, so a retry starts clean.
@@ -174,7 +174,8 @@ def create_service_container(client: Client, project: Project, svc: Service, nam
         for sn in svc.networks[1:]:
             client.connect_network(project.networks[sn.key].name, created,
                                    endpoint_options(project, svc, sn))
-        client.start_container(created)
+        if start:
+            client.start_container(created)
     except TetherError:
         _quietly(client.remove_container, created, True)
         raise
@@ -191,7 +192,8 @@ def recreate(client: Client, project: Project, action: p.RecreateContainer,
     aside = f"{old.id[:12]}_{old.name}"
     client.rename_container(old.id, aside)
     try:
-        create_service_container(client, project, action.service, old.name, action.config_hash)
+        create_service_container(client, project, action.service, old.name, action.config_hash,
+                                 action.start)
     except TetherError:
         _quietly(client.rename_container, old.id, old.name)
         if old.running:
