@@ -154,3 +154,10 @@ def test_undefined_network_and_cycles(tmp_path):
                            "  b:\n    image: x\n    depends_on: [a]\n", "c.yml")
     with pytest.raises(InvalidArgument, match="circular dependency"):
         load_project([str(path)], "p", {}, tmp_path)
+
+
+def test_unquoted_colon_in_a_value_points_at_its_line(tmp_path):
+    path = write(tmp_path, "services:\n  a:\n    image: x\n    command: echo time: now\n")
+    msg = error_of(path)
+    assert "line 4, column 23: invalid YAML: mapping values are not allowed here" in msg
+    assert "quote values that contain a colon" in msg
