@@ -139,9 +139,15 @@ IMAGE_H = "sha256:16b0686f1137af59a98483b97f86ccd619d2538c1d743ad4e8b3c504336454
         "a": "abc713c78eec824dc96c968e35211da37a3c7d4f46ea803817688f972f0ebca8",
         "b": "ac4964e6aa2eb5634942d6ff26005283a333f4d44d93096eef681b2724db7a30",
         "c": "341c91277556df5714c22181c7eca8e339d57de9021afa840365d15c913b9fd8"}),
+    # numbers in environment, values from the caller's environment, port forms, labels
+    ("edge.yml", "edge", "sha256:x", {
+        "a": "dd28bc76fd7253340e38e478283cf773c0481acfbe18b0d8e8d25c1f8e952a2d",
+        "b": "5bc913adf49aad843318da9cc913a64434f1751f12a9392d57da972ab7617dde",
+        "c": "49aa9c43aabb1bdf7d24fd8259ee7b0f1d7fa498b345ca0cbb435749c0df9314"}),
 ])
 def test_config_hash_is_docker_compose_129s(file, project, image, expected):
-    proj, _ = load_project([str(FILES / file)], project, {}, FILES)
+    env = {"FROMENV": "hello", "B": "bval"}
+    proj, _ = load_project([str(FILES / file)], project, env, FILES)
     got = {s.name: config_hash(s, proj.networks, image) for s in proj.services}
     assert got == expected
 

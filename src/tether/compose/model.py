@@ -72,7 +72,7 @@ class Service:
     name: str
     image: str
     command: str | list | None = None
-    environment: dict[str, str | None] = field(default_factory=dict)
+    environment: dict[str, str | int | float | None] = field(default_factory=dict)
     hostname: str = ""
     ports: tuple[PortDef, ...] = ()
     links: tuple[tuple[str, str | None], ...] = ()
@@ -196,14 +196,21 @@ def parse_duration(value) -> float:
     return sum(float(n) * _UNITS[u] for n, u in parts)
 
 
-def _environment(raw, env: dict) -> dict[str, str | None]:
+def _environment(raw, env: dict) -> dict[str, str | int | float | None]:
     """`NAME` alone takes the value from the caller's environment (None when unset)."""
     out = {}
     for key, value in as_map(raw).items():
         if value is None:
             value = env.get(key)
-        out[key] = None if value is None else _scalar(value)
+        out[key] = _env_value(value)
     return out
+
+
+def _env_value(value):
+    """Numbers stay numbers: compose 1.29.2 hashes `NUM: 1` as 1, not "1"."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return None if value is None else _scalar(value)
 
 
 def _scalar(value) -> str:
