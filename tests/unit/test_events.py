@@ -181,3 +181,27 @@ def test_image_events_as_dockerd():
     out = schema_events.render(removed[0])
     assert out["status"] == "untag" and out["id"] == img.id and "from" not in out
     assert out["Actor"]["Attributes"] == {"name": img.id, "org": "x"}
+
+
+def test_cli_timestamps_and_default_line_as_docker_prints_them():
+    from tether.cli.events import default_line, timestamp
+
+    assert timestamp("1700000000.5", 0) == "1700000000.5"
+    assert timestamp("10m", 1_700_000_600.0) == "1700000000.000000000"
+    assert timestamp("1h30m", 1_700_005_400.0) == "1700000000.000000000"
+    assert timestamp("2023-11-14T22:13:20Z", 0) == "1700000000.000000000"
+    with pytest.raises(InvalidArgument):
+        timestamp("last tuesday", 0)
+    line = default_line(schema_events.render(Event(
+        "network", "connect", "n1", {"name": "front", "container": "c1"}, 1_700_000_000_000_000_042)))
+    assert line == ("2023-11-14T22:13:20.000000042Z network connect n1 "
+                    "(container=c1, name=front)")
+
+
+def test_ui_address_parsing():
+    from tether.api.ui import parse_address
+
+    assert parse_address("127.0.0.1:8089") == ("127.0.0.1", 8089)
+    assert parse_address("[::1]:80") == ("::1", 80)
+    with pytest.raises(InvalidArgument):
+        parse_address("localhost")
