@@ -67,7 +67,9 @@ class Lifecycle:
                 c = self.state.containers[c.id]
                 if c.state.running:
                     raise NotModified(f"container {c.name} is already running")
-                await self.start_locked(c)
+                nets = [self.containers.network_of(c, key).id for key in c.endpoints]
+                with self.containers.networks.use.joining(nets):
+                    await self.start_locked(c)
         except NotModified:
             raise
         except Exception:
@@ -288,19 +290,24 @@ class Lifecycle:
         async with self.lock(c.id):
             c = self.state.containers[c.id]
             self.check_connect(c, net)
-            ep = placeholder(net, c.id, request)
-            if c.state.running:
-                used = {e.ifname for e in c.endpoints.values()}
-                # every started endpoint with a gateway holds the default route: only a
-                # container without one (all its networks gateway-less) gets it now
-                has_route = any(e.gateway4 for e in c.endpoints.values())
-                info = JoinInfo(c.sandbox_key, default_route4=not has_route)
-                ep = await self.endpoints.plumb(c, net, ep, info, next_ifname(used))
-            c = replace(c, endpoints={**c.endpoints, net.id: ep})
-            await self.state.save_container(c)
-            if c.state.running:
-                await self.discovery.update(c)
-                await self.etc.write(c)
+            with self.containers.networks.use.joining([net.id]):
+                await self.connect_locked(c, net, request)
+
+    async def connect_locked(self, c: Container, net: Network, request: EndpointRequest) -> None:
+        ep = placeholder(net, c.id, request)
+        if c.state.running:
+            used = {e.ifname for e in c.endpoints.values()}
+            # every started endpoint with a gateway holds the default route: only a
+            # container without one (all its networks gateway-less) gets it now
+            has_route = any(e.gateway4 for e in c.endpoints.values())
+            info = JoinInfo(c.sandbox_key, default_route4=not has_route)
+            ep = await self.endpoints.plumb(c, net, ep, info, next_ifname(used))
+        old, c = c, replace(c, endpoints={**c.endpoints, net.id: ep})
+        await self.state.save_container(c)
+        if c.state.running:
+            await self.ports.retarget(old, c)
+            await self.discovery.update(c)
+            await self.etc.write(c)
 
     def check_connect(self, c: Container, net: Network) -> None:
         mode = c.spec.network_mode
@@ -329,9 +336,12 @@ class Lifecycle:
             if net.id not in c.endpoints:
                 raise NotFound(f"container {c.id} is not connected to network {net.name}")
             ep = c.endpoints[net.id]
+            old, c = c, replace(c, endpoints={k: v for k, v in c.endpoints.items()
+                                              if k != net.id})
+            if c.state.running:
+                await self.ports.retarget(old, c)  # before the address can go to another
             if c.state.running and ep.id:
                 await self.endpoints.unplumb(net, ep, JoinInfo(c.sandbox_key), live=True)
-            c = replace(c, endpoints={k: v for k, v in c.endpoints.items() if k != net.id})
             await self.state.save_container(c)
             await self.discovery.update(c)
 

@@ -19,6 +19,7 @@ from tether.drivers.macvlan import made_links
 from tether.engine.clock import now_rfc3339, parse_rfc3339
 from tether.engine.hostaccess import reserve_host_address
 from tether.engine.marks import Marks
+from tether.engine.netuse import NetworkUse
 from tether.engine.refs import lookup
 from tether.engine.rollback import Rollback
 from tether.engine.state import State
@@ -76,6 +77,7 @@ class Networks:
         self.firewall = firewall
         self.host_prefixes = host_prefixes
         self.default_bridge = default_bridge
+        self.use = NetworkUse(state.networks)
         self._links: set[str] | None = None  # own_links(), built once, then kept in step
         self.cluster = None  # engine.cluster.Cluster: overlay networks live in its store
 
@@ -250,6 +252,10 @@ class Networks:
             raise Forbidden(
                 f"error while removing network: network {net.name} id {net.id} has active endpoints"
             )
+        with self.use.removal(net.name, net.id):
+            await self.remove_unused(net)
+
+    async def remove_unused(self, net: Network) -> None:
         if net.scope == "global" and self.cluster is not None:
             await self.cluster.networks.remove(net)
             return

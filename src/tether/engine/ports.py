@@ -156,6 +156,23 @@ class Ports:
         for _, s in self.held.pop(cid, []):
             s.close()
 
+    async def retarget(self, old: Container, new: Container) -> None:
+        """Follow a live connect or disconnect: the ports go to the container's first bridge
+        endpoint with a way out, so the maps must never keep pointing at an address a
+        disconnect released (the next container to get it would receive the traffic)."""
+        before, after = self.mappings(old), self.mappings(new)
+        if before == after:
+            return
+        self.proxy.stop(new.id)
+        if before:
+            await self.firewall.unpublish(before)
+        tgt = portplan.target(new, self.state.networks) if after else None
+        if tgt is not None:
+            self.localnet(tgt.net)
+            await self.firewall.publish(after)
+            await self.relay(new.id, tgt.ep)
+        await flush_udp(before + after)
+
     async def unpublish(self, c: Container) -> None:
         """Undo `publish` (exit, teardown); best effort on the kernel side."""
         maps = self.mappings(c)

@@ -12,6 +12,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from tether.engine import recovery
 from tether.kernel import reaper
 from tether.kernel.links import list_links, remove_link
 from tether.kernel.netns import list_netns, remove_netns
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 
 async def reconcile(engine: "Engine") -> None:
     state = engine.state
+    for c in [c for c in state.containers.values() if c.state.running]:
+        await recovery.complete_disconnects(engine, c)
+    await recovery.release_orphan_addresses(engine)
+    await recovery.release_orphan_pools(engine)
     running = [c for c in state.containers.values() if c.state.running]
     endpoints = [
         (state.networks[n], ep) for c in running for n, ep in c.endpoints.items()
@@ -32,6 +37,7 @@ async def reconcile(engine: "Engine") -> None:
     await engine.firewall.setup(list(state.networks.values()), endpoints,
                                 engine.lifecycle.ports.all_mappings())
     await remove_orphan_sandboxes(engine, {c.sandbox_key for c in running})
+    await abandon_strays(engine, {c.id for c in running})
     await remove_orphan_bridges(engine)
     for path in await engine.runtime.sweep({c.id for c in running}):
         log.info("removed leftover cgroup %s", path)
@@ -45,6 +51,20 @@ async def remove_orphan_sandboxes(engine: "Engine", keep: set[str]) -> None:
         if path not in keep:
             log.info("removing leftover sandbox %s", path)
             await remove_netns(path)
+
+
+async def abandon_strays(engine: "Engine", keep: set[str]) -> None:
+    """Stop containers that run (or are mounted) with no record saying so: a start the
+    crash cut before its record was saved never answered its client, so it is undone, as
+    its rollback would have. Files of containers with no record at all are deleted."""
+    for cid in sorted(engine.runtime.started_ids() - keep):
+        log.info("stopping container %s: its start was cut short by a crash", cid[:12])
+        try:
+            await engine.runtime.abandon(cid)
+            if cid not in engine.state.containers:
+                await engine.runtime.remove(cid)
+        except Exception:  # noqa: BLE001 - one stray must not keep the daemon from starting
+            log.exception("cleaning up container %s failed", cid[:12])
 
 
 async def remove_orphan_bridges(engine: "Engine") -> None:

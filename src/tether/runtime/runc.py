@@ -234,6 +234,37 @@ class Runtime:
         if errors:
             raise ExceptionGroup(f"cleanup of container {cid[:12]}", errors)
 
+    def started_ids(self) -> set[str]:
+        """Ids with anything a start leaves: a runc record, a mounted rootfs, a live shim."""
+        ids = set(_listdir(self.runc_root))
+        ids |= {cid for cid in _listdir(self.exec_root) if os.path.ismount(self.rootfs_path(cid))}
+        return ids | {cid for cid in _listdir(self.data_root) if self._shim_pid(cid)}
+
+    def _shim_pid(self, cid: str) -> int:
+        """The pid of the container's shim if it is alive, else 0."""
+        d = os.path.join(self.data_root, cid)
+        text = (read_text(os.path.join(d, "shim.pid")) or "").strip()
+        return int(text) if text.isdigit() and shim.shim_alive(int(text), d) else 0
+
+    async def abandon(self, cid: str, timeout: float = 10.0) -> None:
+        """Stop and clean up a container no record holds running: a start (or a removal)
+        that a daemon crash cut short. A start still under way is let to finish first, so
+        that runc's record exists to be deleted; then the shim is waited for (bounded)."""
+        d = os.path.join(self.data_root, cid)
+        pid = self._shim_pid(cid)
+        if pid:
+            async with DirWatch(d) as watch:  # a start under way ends in one of these files
+                while not any(os.path.exists(os.path.join(d, f))
+                              for f in ("init.pid", "exit_code")):
+                    if not await watch.changed(timeout):
+                        break
+            await self._run_runc("kill", cid, "9")
+            try:
+                await asyncio.wait_for(wait_pid_exit(pid), timeout)
+            except TimeoutError:
+                pass
+        await self.cleanup(cid)
+
     async def remove(self, cid: str) -> None:
         """Clean up, then delete every file of the container."""
         await self.cleanup(cid)
@@ -292,6 +323,13 @@ class Runtime:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
         return proc.returncode or 0, out.decode(), err.decode()
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except FileNotFoundError:
+        return []
 
 
 def _unlink(path: str) -> None:
