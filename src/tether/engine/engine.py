@@ -19,6 +19,7 @@ from tether.engine.endpoints import Endpoints
 from tether.engine.etcwriter import EtcWriter
 from tether.engine.execs import Execs
 from tether.engine.facade import ContainerView, ExecInstance, NetworkView
+from tether.engine.fwguard import FirewallGuard
 from tether.engine.lifecycle import Lifecycle
 from tether.engine.limits import NeighbourBudget
 from tether.engine.networks import DEFAULT_BRIDGE, Networks
@@ -63,6 +64,7 @@ class Engine:
         self.create_lock = asyncio.Lock()
         self.daemon_id = ""
         self.neighbours = NeighbourBudget()
+        self.guard = FirewallGuard(self)
 
     async def start(self) -> None:
         """Load the store, make the predefined networks, and reconcile the kernel with it."""
@@ -72,11 +74,13 @@ class Engine:
         await self.networks.ensure_predefined()
         await reconcile(self)
         await self.lifecycle.adopt()
+        self.guard.start()
         if self.cluster is not None:
             await self.cluster.start(self)
         self.check_limits()
 
     async def close(self) -> None:
+        await self.guard.close()  # first: a shutdown is never "someone else's" change
         await self.lifecycle.close()
         if self.cluster is not None:
             await self.cluster.close()

@@ -30,12 +30,7 @@ async def reconcile(engine: "Engine") -> None:
     await recovery.release_orphan_addresses(engine)
     await recovery.release_orphan_pools(engine)
     running = [c for c in state.containers.values() if c.state.running]
-    endpoints = [
-        (state.networks[n], ep) for c in running for n, ep in c.endpoints.items()
-        if n in state.networks and ep.id
-    ]
-    await engine.firewall.setup(list(state.networks.values()), endpoints,
-                                engine.lifecycle.ports.all_mappings())
+    await engine.firewall.setup(*firewall_state(engine))
     await remove_orphan_sandboxes(engine, {c.sandbox_key for c in running})
     await abandon_strays(engine, {c.id for c in running})
     await remove_orphan_bridges(engine)
@@ -43,6 +38,17 @@ async def reconcile(engine: "Engine") -> None:
         log.info("removed leftover cgroup %s", path)
     for name in await list_links((reaper.TOMBSTONE_PREFIX,)):
         reaper.reap(name)  # deletions a previous daemon did not see through
+
+
+def firewall_state(engine: "Engine") -> tuple[list, list, tuple]:
+    """What the firewall holds for the current state: networks, running endpoints, ports."""
+    state = engine.state
+    endpoints = [
+        (state.networks[n], ep) for c in state.containers.values() if c.state.running
+        for n, ep in c.endpoints.items() if n in state.networks and ep.id
+    ]
+    return (list(state.networks.values()), endpoints,
+            engine.lifecycle.ports.all_mappings())
 
 
 async def remove_orphan_sandboxes(engine: "Engine", keep: set[str]) -> None:

@@ -19,6 +19,10 @@ class Firewall(Protocol):
                     published: tuple[Mapping, ...] = ()) -> None:
         """Replace tether's tables with the complete ruleset for this state (start, reconcile)."""
 
+    async def restore(self, networks: list[Network], endpoints: list[tuple[Network, Endpoint]],
+                      published: tuple[Mapping, ...] = ()) -> None:
+        """Add back whatever is missing of that ruleset, deleting nothing (after a flush)."""
+
     async def publish(self, mappings: tuple[Mapping, ...]) -> None:
         """Add a container's published ports (DNAT map elements), one transaction."""
 

@@ -47,6 +47,15 @@ def net_rules(net: Network) -> NetRules | None:
     )
 
 
+def nets_of(networks: list[Network]) -> list[NetRules]:
+    return [r for r in map(net_rules, networks) if r is not None]
+
+
+def ports_of(endpoints: list[tuple[Network, Endpoint]]) -> list[tuple[NetRules, str]]:
+    return [(r, ep.host_ifname) for net, ep in endpoints
+            if ep.host_ifname and (r := net_rules(net)) is not None]
+
+
 class NftFirewall:
     """Keeps `table inet <table>` and `table bridge <table>` in step with tether's networks.
 
@@ -64,14 +73,20 @@ class NftFirewall:
     ) -> None:
         """Replace both tables with the full ruleset for this state (published ports of the
         running containers included), atomically."""
-        nets = [r for r in map(net_rules, networks) if r is not None]
-        ports = [
-            (r, ep.host_ifname)
-            for net, ep in endpoints
-            if ep.host_ifname and (r := net_rules(net)) is not None
-        ]
-        script = rules.full_ruleset(self.table, nets, ports)
-        await nft.apply(script + "\n".join(portrules.all_elements(self.table, published)) + "\n")
+        await nft.apply(self._ruleset(nets_of(networks), ports_of(endpoints), published))
+
+    async def restore(
+        self, networks: list[Network], endpoints: list[tuple[Network, Endpoint]],
+        published: tuple[Mapping, ...] = (),
+    ) -> None:
+        """Put back whatever is missing of the full ruleset, deleting nothing (someone else
+        flushed it; a change the engine makes meanwhile must survive)."""
+        await nft.apply(self._ruleset(nets_of(networks), ports_of(endpoints), published,
+                                      replace=False))
+
+    def _ruleset(self, nets, ports, published, replace: bool = True) -> str:
+        script = rules.full_ruleset(self.table, nets, ports, replace=replace)
+        return script + "\n".join(portrules.all_elements(self.table, published)) + "\n"
 
     async def publish(self, mappings: tuple[Mapping, ...]) -> None:
         """Add a container's published ports: one transaction for all of them."""
@@ -113,6 +128,12 @@ class NoFirewall:
     """A firewall that does nothing: for `--no-firewall` daemons and driver-only tests."""
 
     async def setup(
+        self, networks: list[Network], endpoints: list[tuple[Network, Endpoint]],
+        published: tuple[Mapping, ...] = (),
+    ) -> None:
+        return None
+
+    async def restore(
         self, networks: list[Network], endpoints: list[tuple[Network, Endpoint]],
         published: tuple[Mapping, ...] = (),
     ) -> None:

@@ -158,13 +158,15 @@ def remove_network(table: str, net: NetRules) -> str:
 
 
 def full_ruleset(
-    table: str, nets: Iterable[NetRules], ports: Iterable[tuple[NetRules, str]] = ()
+    table: str, nets: Iterable[NetRules], ports: Iterable[tuple[NetRules, str]] = (),
+    replace: bool = True,
 ) -> str:
-    """Script that replaces tether's tables with exactly the rules for `nets`, atomically.
+    """Script that replaces tether's tables with exactly the rules for `nets`, atomically;
+    with `replace` False it only adds what is missing (after someone else flushed them).
 
     `ports` pairs each endpoint's network with its host veth name.
     """
-    lines = teardown_lines(table) + skeleton(table)
+    lines = (teardown_lines(table) if replace else []) + skeleton(table)
     for net in sorted(nets, key=lambda n: n.key):
         lines += _elements(table, net, "add")
     for net, port in sorted(ports, key=lambda p: p[1]):
