@@ -46,3 +46,39 @@ def test_a_raw_descriptor_is_lifted_and_close_on_exec(room):
     finally:
         os.close(high)
         os.close(w)
+
+
+def test_resolver_binding_is_bounded(monkeypatch):
+    """A bind that hangs (a stuck namespace under load) fails the start within the timeout
+    with a KernelError, and the sockets the late thread makes are closed, not leaked."""
+    import asyncio
+    import socket
+    import threading
+
+    import pytest
+
+    from tether.errors import KernelError
+    from tether.kernel import nssock
+
+    release, made = threading.Event(), []
+
+    def slow_pair(path, address):
+        release.wait(5)
+        pair = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        made.extend(pair)
+        return pair
+
+    monkeypatch.setattr(nssock, "_bind_pair", slow_pair)
+
+    async def go():
+        with pytest.raises(KernelError, match="longer than"):
+            await nssock.bind_in_netns("/nonexistent", "127.0.0.11", timeout=0.05)
+        release.set()
+        for _ in range(100):
+            if made and all(s.fileno() == -1 for s in made):
+                return
+            await asyncio.sleep(0.01)
+
+    asyncio.run(go())
+    assert made and all(s.fileno() == -1 for s in made)

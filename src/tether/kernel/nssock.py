@@ -10,14 +10,18 @@ never leaves its own namespace.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
+import errno
 import socket
 import subprocess
+import threading
 
 from tether.errors import KernelError
 from tether.kernel import _ns, fds, libnftables
 
 TABLE = "tether_dns"
+BIND_TIMEOUT = 10.0
 RCVBUF = 1 << 20  # a burst of queries waits in the socket instead of being dropped
 
 
@@ -75,14 +79,38 @@ def _bind_pair(path: str, address: str) -> tuple[socket.socket, socket.socket]:
     return fds.lift(udp), fds.lift(tcp)  # they live as long as the container
 
 
-async def bind_in_netns(path: str, address: str) -> tuple[socket.socket, socket.socket]:
+async def bind_in_netns(path: str, address: str, timeout: float = BIND_TIMEOUT,
+                        ) -> tuple[socket.socket, socket.socket]:
     """A UDP socket and a listening TCP socket that answer on address:53 inside the netns.
 
+    Bounded by `timeout`: under heavy load the thread's setns, binds and nft transaction
+    once hung a start for good. Sockets a timed-out thread makes later are closed, never
+    leaked: whichever side takes the lock second closes them.
+
     Raises:
-        KernelError: the namespace is gone or nftables refused the redirect.
+        KernelError: the namespace is gone, nftables refused the redirect, or time ran out.
     """
+    lock, abandoned, made = threading.Lock(), [False], []
+
+    def work() -> tuple[socket.socket, socket.socket]:
+        pair = _bind_pair(path, address)
+        with lock:
+            if abandoned[0]:
+                for sock in pair:
+                    sock.close()
+                raise OSError(errno.ETIMEDOUT, "abandoned")
+            made.extend(pair)
+        return pair
+
     try:
-        return await _ns.in_thread(lambda: _bind_pair(path, address))
+        return await asyncio.wait_for(_ns.in_thread(work), timeout)
+    except TimeoutError:
+        with lock:
+            abandoned[0] = True
+            for sock in made:
+                sock.close()
+        raise KernelError(f"cannot serve DNS on {address}:53 in {path}: binding took "
+                          f"longer than {timeout:.0f} s") from None
     except OSError as exc:
         raise KernelError(f"cannot serve DNS on {address}:53 in {path}: "
                           f"{exc.strerror or exc}") from exc
