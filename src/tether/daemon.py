@@ -30,7 +30,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 "Docker Engine API on a UNIX socket.")
     p.add_argument("--data-root", default=DEFAULT_DATA_ROOT, help="persistent state (SQLite, images)")
     p.add_argument("--exec-root", default=DEFAULT_EXEC_ROOT, help="runtime state (netns files, mounts)")
-    p.add_argument("-H", "--host", default=DEFAULT_HOST, help="unix:///PATH of the API socket")
+    p.add_argument("-H", "--host", action="append", default=None,
+                   help="unix:///PATH (default %s) or tcp://HOST:PORT (TLS only, unless "
+                        "--insecure-tcp); repeat to listen on several" % DEFAULT_HOST)
+    p.add_argument("--tlscert", default="", help="certificate of the TCP listener (PEM)")
+    p.add_argument("--tlskey", default="", help="its private key (PEM)")
+    p.add_argument("--tlscacert", default="",
+                   help="with --tlsverify: the CA that client certificates must chain to")
+    p.add_argument("--tlsverify", action="store_true",
+                   help="require a client certificate signed by --tlscacert on TCP")
+    p.add_argument("--insecure-tcp", action="store_true",
+                   help="allow tcp:// without TLS: anyone who reaches the port is root here")
     p.add_argument("--resolv-conf", default="/etc/resolv.conf",
                    help="the host's resolv.conf: upstream resolvers for containers' DNS")
     p.add_argument("--cluster-store", default="",
@@ -47,10 +57,47 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def socket_path(host: str) -> str:
-    if not host.startswith("unix://"):
-        raise SystemExit(f"tetherd: unsupported --host {host!r}: only unix:///PATH is served")
-    return host[len("unix://"):]
+def listeners(args: argparse.Namespace) -> tuple[list[str], list[tuple[str, int]]]:
+    """(UNIX socket paths, TCP host/port pairs) from the -H flags; refuses plain TCP unless
+    --insecure-tcp, and TLS flags that do not fit together, before anything is made."""
+    paths, tcp = [], []
+    for host in args.host or [DEFAULT_HOST]:
+        if host.startswith("unix://"):
+            paths.append(host[len("unix://"):])
+        elif host.startswith("tcp://"):
+            addr, _, port = host[len("tcp://"):].rpartition(":")
+            if not addr or not port.isdigit():
+                raise SystemExit(f"tetherd: bad --host {host!r}: use tcp://HOST:PORT")
+            tcp.append((addr.strip("[]"), int(port)))
+        else:
+            raise SystemExit(f"tetherd: unsupported --host {host!r}: use unix:///PATH or "
+                             "tcp://HOST:PORT")
+    tls = bool(args.tlscert or args.tlskey)
+    if tls and not (args.tlscert and args.tlskey):
+        raise SystemExit("tetherd: --tlscert and --tlskey go together")
+    if args.tlsverify and not (tls and args.tlscacert):
+        raise SystemExit("tetherd: --tlsverify needs --tlscert, --tlskey and --tlscacert")
+    if tcp and not tls and not args.insecure_tcp:
+        raise SystemExit("tetherd: a tcp:// listener needs TLS (--tlscert and --tlskey; "
+                         "--tlsverify with --tlscacert to require client certificates); "
+                         "--insecure-tcp serves plain TCP, which gives root to anyone "
+                         "who reaches the port")
+    return paths, tcp
+
+
+def tls_context(args: argparse.Namespace):
+    """The server's TLS context for TCP listeners, or None without --tlscert."""
+    import ssl
+
+    if not args.tlscert:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(args.tlscert, args.tlskey)
+    if args.tlsverify:
+        ctx.load_verify_locations(args.tlscacert)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
 
 
 def version_info() -> dict[str, str]:
@@ -132,18 +179,21 @@ async def make_cluster(args: argparse.Namespace):
 
 
 async def serve(args: argparse.Namespace) -> None:
-    from tether.api.app import make_app, serve_unix
+    from tether.api.app import make_app, serve_tcp, serve_unix
     from tether.kernel import reaper
     from tether.kernel.sysctl import set_sysctl
 
+    paths, tcp = listeners(args)
+    ssl_context = tls_context(args)
     for d in (args.data_root, args.exec_root):
         os.makedirs(d, mode=0o711, exist_ok=True)
     set_sysctl("net.ipv4.ip_forward", "1")
     engine, store, host_prefixes = await build_engine(args)
     await engine.start()
-    runner = await serve_unix(make_app(engine, version_info=version_info()),
-                              socket_path(args.host))
-    log.info("tetherd %s serving %s", __version__, args.host)
+    runner = await serve_unix(make_app(engine, version_info=version_info()), paths)
+    for host, port in tcp:
+        await serve_tcp(runner, host, port, ssl_context)
+    log.info("tetherd %s serving %s", __version__, ", ".join(args.host or [DEFAULT_HOST]))
     ui = await serve_page(engine, args.ui) if args.ui else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -7,6 +7,7 @@ within 1.41..1.50 and maps error kinds to statuses.
 from __future__ import annotations
 
 import asyncio
+import grp
 import os
 import socket
 import stat
@@ -24,6 +25,7 @@ from tether.api.schema_system import host_facts
 from tether.engine.facade import EngineApi
 from tether.errors import Unavailable
 
+SOCKET_GROUP = "tether"  # like dockerd's "docker" group: its members may use the API
 VERSION_PREFIX = r"/v{version:[0-9]+\.[0-9]+}"
 ROUTE_TABLES = (handlers_system.ROUTES, handlers_networks.ROUTES, handlers_containers.ROUTES,
                 handlers_exec.ROUTES, handlers_images.ROUTES, attach.ROUTES,
@@ -61,26 +63,50 @@ async def _cancel_tasks(app: web.Application) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def serve_unix(app: web.Application, path: str) -> web.AppRunner:
-    """Listen on the UNIX socket `path` (mode 0660), replacing a stale socket file.
+async def serve_unix(app: web.Application, paths: str | list[str]) -> web.AppRunner:
+    """Listen on the UNIX sockets `paths` (mode 0660, group `tether` when that group
+    exists, as dockerd's `docker` group), replacing stale socket files.
 
-    Raises Unavailable when another daemon still answers on `path`.
+    Raises Unavailable when another daemon still answers on one of them.
     """
+    socks = [_unix_socket(path) for path in ([paths] if isinstance(paths, str) else paths)]
+    # attach and exec streams last as long as their process: shutting down waits a moment
+    # for requests in flight, then drops them (containers keep running regardless)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2.0)
+    await runner.setup()
+    for sock in socks:
+        await web.SockSite(runner, sock).start()
+    return runner
+
+
+async def serve_tcp(runner: web.AppRunner, host: str, port: int, ssl_context) -> None:
+    """Listen on host:port too (TLS when `ssl_context`; the daemon refuses plain TCP
+    unless told --insecure-tcp)."""
+    await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
+
+
+def _unix_socket(path: str) -> socket.socket:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     _remove_stale_socket(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.bind(path)
-        os.chmod(path, 0o660)  # before listen(): nobody connects with looser permissions
+        # before listen(): nobody connects with looser permissions
+        if os.geteuid() == 0:
+            os.chown(path, 0, _group_id(SOCKET_GROUP))
+        os.chmod(path, 0o660)
     except OSError:
         sock.close()
         raise
-    # attach and exec streams last as long as their process: shutting down waits a moment
-    # for requests in flight, then drops them (containers keep running regardless)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2.0)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    return runner
+    return sock
+
+
+def _group_id(name: str) -> int:
+    """The gid of group `name`, or root's (0) when there is no such group."""
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return 0
 
 
 def _remove_stale_socket(path: str) -> None:
