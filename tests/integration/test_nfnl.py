@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tether.firewall import batches, portrules, rules
+from tether.firewall import batches, portrules, rules, spoofrules
 from tether.firewall.portrules import Mapping
 from tether.firewall.rules import NetRules
 from tether.kernel import libnftables, nfnl
@@ -109,3 +109,29 @@ def test_a_refused_batch_changes_nothing(tables):
     assert listing(raw) == before
     with pytest.raises(OSError):  # no skeleton: the caller falls back to the script
         batches.add_network("nfnl_absent", NETS[0]).send()
+
+
+SPOOFERS = [
+    spoofrules.PortIdentity("tvspoof00001", "02:42:0a:32:00:02",
+                            (ipaddress.ip_address("10.50.0.2"),),
+                            (ipaddress.ip_address("fd00:50::2"),)),
+    spoofrules.PortIdentity("tvspoof00002", "02:42:0a:32:00:03",
+                            (ipaddress.ip_address("10.50.0.3"), ipaddress.ip_address("169.254.9.9"))),
+]
+
+
+def test_antispoof_batches_make_what_the_scripts_make(tables):
+    text, raw = tables
+    for t in tables:
+        nft(rules.full_ruleset(t, []) + "\n".join(spoofrules.skeleton(t)) + "\n")
+    for who in SPOOFERS:
+        nft(spoofrules.add_script(text, who))
+        spoofrules.batch(raw, who, "add").send()
+    assert listing(raw) == listing(text)
+    assert "169.254.9.9" in listing(raw) and "fd00:50::2" in listing(raw)
+    for t in (text, raw):  # twice: absent elements are no error
+        nft(spoofrules.remove_script(text, SPOOFERS[0]))
+    spoofrules.batch(raw, SPOOFERS[0], "delete").send()
+    spoofrules.batch(raw, SPOOFERS[0], "delete").send()
+    assert listing(raw) == listing(text)
+    assert "tvspoof00001" not in listing(raw) and "tvspoof00002" in listing(raw)

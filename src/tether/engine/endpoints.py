@@ -11,6 +11,7 @@ import secrets
 from dataclasses import replace
 
 from tether.drivers.base import Driver, JoinInfo
+from tether.drivers.bridge import veth_name
 from tether.engine.rollback import Rollback, best_effort
 from tether.errors import InvalidArgument
 from tether.firewall.base import Firewall
@@ -95,10 +96,13 @@ class Endpoints:
                 gateway4=gateway_of(net, v4), gateway6=gateway_of(net, v6),
                 aliases=self.aliases(c, net, ep),
             )
+            if net.driver == "bridge":  # the firewall knows the port before it exists
+                ready = replace(ready, host_ifname=veth_name(ep_id))
+            await self.firewall.add_endpoint(net, ready)
+            undo.push(self.firewall.remove_endpoint, net, ready)
             driver = self.drivers[net.driver]
             ready = await driver.join(net, ready, info)
             undo.push(driver.leave, net, ready, info)
-            await self.firewall.add_endpoint(net, ready)
             if net.scope == "global" and self.cluster is not None:
                 await self.cluster.publish(c, ready)  # every host learns the endpoint
         return ready

@@ -7,7 +7,7 @@ import logging
 import os
 
 from tether.drivers.bridge_options import BridgeOptions
-from tether.firewall import batches, portrules, rules
+from tether.firewall import batches, portrules, rules, spoofrules
 from tether.firewall.portrules import Mapping
 from tether.firewall.rules import NetRules
 from tether.kernel import nft
@@ -56,6 +56,11 @@ def ports_of(endpoints: list[tuple[Network, Endpoint]]) -> list[tuple[NetRules, 
             if ep.host_ifname and (r := net_rules(net)) is not None]
 
 
+def identities(endpoints: list[tuple[Network, Endpoint]]) -> list[spoofrules.PortIdentity]:
+    return [who for net, ep in endpoints
+            if net_rules(net) is not None and (who := spoofrules.identity_of(ep)) is not None]
+
+
 class NftFirewall:
     """Keeps `table inet <table>` and `table bridge <table>` in step with tether's networks.
 
@@ -73,7 +78,7 @@ class NftFirewall:
     ) -> None:
         """Replace both tables with the full ruleset for this state (published ports of the
         running containers included), atomically."""
-        await nft.apply(self._ruleset(nets_of(networks), ports_of(endpoints), published))
+        await nft.apply(self._ruleset(nets_of(networks), endpoints, published))
 
     async def restore(
         self, networks: list[Network], endpoints: list[tuple[Network, Endpoint]],
@@ -81,12 +86,14 @@ class NftFirewall:
     ) -> None:
         """Put back whatever is missing of the full ruleset, deleting nothing (someone else
         flushed it; a change the engine makes meanwhile must survive)."""
-        await nft.apply(self._ruleset(nets_of(networks), ports_of(endpoints), published,
-                                      replace=False))
+        await nft.apply(self._ruleset(nets_of(networks), endpoints, published, replace=False))
 
-    def _ruleset(self, nets, ports, published, replace: bool = True) -> str:
-        script = rules.full_ruleset(self.table, nets, ports, replace=replace)
-        return script + "\n".join(portrules.all_elements(self.table, published)) + "\n"
+    def _ruleset(self, nets, endpoints, published, replace: bool = True) -> str:
+        script = rules.full_ruleset(self.table, nets, ports_of(endpoints), replace=replace)
+        lines = portrules.all_elements(self.table, published) + spoofrules.skeleton(self.table)
+        for who in identities(endpoints):
+            lines += spoofrules.element_lines(self.table, who, "add")
+        return script + "\n".join(lines) + "\n"
 
     async def publish(self, mappings: tuple[Mapping, ...]) -> None:
         """Add a container's published ports: one transaction for all of them."""
@@ -109,16 +116,26 @@ class NftFirewall:
                         rules.remove_network(self.table, r))
 
     async def add_endpoint(self, net: Network, ep: Endpoint) -> None:
-        r = net_rules(net)
-        if r is not None and ep.host_ifname:
-            await apply(batches.endpoint(self.table, r, ep.host_ifname, "add"),
-                        rules.add_endpoint(self.table, r, ep.host_ifname))
+        """The endpoint's port joins anti-spoofing (and `no_icc_ports` when icc=false); the
+        engine calls this before the veth exists, so no frame escapes the checks."""
+        await self._endpoint(net, ep, "add")
 
     async def remove_endpoint(self, net: Network, ep: Endpoint) -> None:
+        await self._endpoint(net, ep, "delete")
+
+    async def _endpoint(self, net: Network, ep: Endpoint, verb: str) -> None:
         r = net_rules(net)
-        if r is not None and ep.host_ifname:
-            await apply(batches.endpoint(self.table, r, ep.host_ifname, "delete"),
-                        rules.remove_endpoint(self.table, r, ep.host_ifname))
+        if r is None or not ep.host_ifname:
+            return
+        batch = batches.endpoint(self.table, r, ep.host_ifname, verb)
+        script = (rules.add_endpoint if verb == "add" else rules.remove_endpoint)(
+            self.table, r, ep.host_ifname)
+        who = spoofrules.identity_of(ep)
+        if who is not None:
+            spoofrules.batch(self.table, who, verb, batch)
+            script += (spoofrules.add_script if verb == "add" else spoofrules.remove_script)(
+                self.table, who)
+        await apply(batch, script)
 
     async def teardown(self) -> None:
         await nft.apply(rules.teardown(self.table))
