@@ -362,6 +362,15 @@ def _check_port(name: str, port: int) -> list[str]:
     return []
 
 
+def table_of(d: tetherlab.Daemon) -> str:
+    """The nftables table the daemon chose at its first start (its store's instance/names)."""
+    import sqlite3
+
+    with sqlite3.connect(d.data_root / "tether.db") as db:
+        row = db.execute("SELECT value FROM kv WHERE key = 'instance/names'").fetchone()
+    return json.loads(row[0])["table"] if row else "tether"
+
+
 def check(d: tetherlab.Daemon, ledger: Ledger, table: str = "tether") -> list[str]:
     """Every violation of the crash promise, after the daemon has restarted."""
     ctrs, nets = snapshot(d)
