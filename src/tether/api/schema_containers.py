@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tether.api.jsonbody import get_bool, get_int, get_obj, get_str, get_str_list, get_str_map
-from tether.api.schema_networks import parse_endpoint_config
+from tether.api.schema_networks import get_mac, parse_endpoint_config
 from tether.engine.names import validate_container_name
 from tether.errors import InvalidArgument
 from tether.model import ContainerSpec, ExecSpec, PortBinding
@@ -90,7 +90,7 @@ def parse_container_create(body: dict[str, Any], name: str) -> ContainerSpec:
         exposed_ports=tuple(normalise_port(k) for k in get_obj(body, "ExposedPorts")),
         network_mode=get_str(host, "NetworkMode") or "default",
         endpoints=_endpoints(body),
-        mac_address=get_str(body, "MacAddress"),
+        mac_address=get_mac(body, "MacAddress"),
         links=get_str_list(host, "Links"), extra_hosts=get_str_list(host, "ExtraHosts"),
         dns=get_str_list(host, "Dns"), dns_search=get_str_list(host, "DnsSearch"),
         dns_options=get_str_list(host, "DnsOptions"),

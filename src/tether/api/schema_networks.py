@@ -8,6 +8,7 @@ version added (EnableIPv4 from 1.47; MacAddress moved, GwPriority, DNSNames per 
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from tether.api.jsonbody import get_bool, get_int, get_obj, get_str, get_str_list, get_str_map
@@ -41,6 +42,23 @@ def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         return ipaddress.ip_address(text)
     except ValueError:
         raise InvalidArgument(f"invalid address: {text}") from None
+
+
+MAC_RE = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
+
+
+def get_mac(body: dict[str, Any], key: str) -> str:
+    """A unicast MAC address (lower case, colons), or "" when absent. The kernel refuses a
+    multicast one on an interface, which would only surface at start as a 500."""
+    text = get_str(body, key)
+    if not text:
+        return ""
+    if not MAC_RE.match(text):
+        raise InvalidArgument(f"invalid MAC address: {text}")
+    mac = text.lower().replace("-", ":")
+    if int(mac[:2], 16) & 1:
+        raise InvalidArgument(f"invalid MAC address: {text} is a multicast address")
+    return mac
 
 
 def parse_pool(entry: Any) -> PoolRequest:
@@ -102,7 +120,7 @@ def parse_endpoint_config(body: dict[str, Any]) -> EndpointRequest:
         link_local_ips=tuple(parse_ip(ip) for ip in get_str_list(ipam, "LinkLocalIPs")),
         aliases=get_str_list(body, "Aliases"),
         links=get_str_list(body, "Links"),
-        mac_address=get_str(body, "MacAddress"),
+        mac_address=get_mac(body, "MacAddress"),
         driver_opts=get_str_map(body, "DriverOpts"),
         gw_priority=get_int(body, "GwPriority", 0) or 0,
     )
