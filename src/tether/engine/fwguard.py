@@ -15,6 +15,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from tether.kernel import nft
 from tether.kernel.nftwatch import NftMonitor
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class FirewallGuard:
         self.task: asyncio.Task | None = None
         self.restores = 0
         self.closing = False
+        self.sure = self.unsure = False  # seen damage / lost notifications since the last restore
 
     def start(self) -> None:
         table = getattr(self.engine.firewall, "table", None)
@@ -42,9 +44,11 @@ class FirewallGuard:
         self.monitor = NftMonitor.for_table(table, self.damaged)
         self.monitor.start()
 
-    def damaged(self) -> None:
+    def damaged(self, lost: bool = False) -> None:
         if self.closing:
             return
+        self.unsure = self.unsure or lost
+        self.sure = self.sure or not lost
         self.wanted.set()
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self.restore_soon(),
@@ -54,10 +58,19 @@ class FirewallGuard:
         while self.wanted.is_set() and not self.closing:
             await asyncio.sleep(DEBOUNCE)  # let the rest of a flush or reload arrive
             self.wanted.clear()
+            sure, self.sure, self.unsure = self.sure, False, False
             try:
-                await self.restore()
+                if sure or await self.tables_missing():
+                    await self.restore()
             except Exception:  # noqa: BLE001 - the next damage (or restart) tries again
                 log.exception("restoring tether's nftables rules failed")
+
+    async def tables_missing(self) -> bool:
+        """After lost notifications: restore only if a table is gone (a full restore costs
+        more than the listing, and overflow comes with heavy, legitimate churn)."""
+        table = self.engine.firewall.table
+        present = set(await nft.list_tables())
+        return not {("inet", table), ("bridge", table)} <= present
 
     async def restore(self) -> None:
         from tether.engine.reconcile import firewall_state

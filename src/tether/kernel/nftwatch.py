@@ -98,16 +98,17 @@ def parse(data: bytes) -> list[Change]:
 
 @dataclass
 class NftMonitor:
-    """Calls `on_damage()` (on the loop) after each transaction that damaged `tables`
-    (names in the families tether uses: inet and bridge), and after lost notifications."""
+    """Calls `on_damage(False)` (on the loop) after each transaction that damaged `tables`
+    (names in the families tether uses: inet and bridge), `on_damage(True)` when
+    notifications were lost (the socket overflowed: the caller checks for itself)."""
 
     tables: set[tuple[int, str]]
-    on_damage: Callable[[], None]
+    on_damage: Callable[[bool], None]
     sock: socket.socket | None = None
     pending: list[Change] = field(default_factory=list)
 
     @classmethod
-    def for_table(cls, table: str, on_damage: Callable[[], None]) -> "NftMonitor":
+    def for_table(cls, table: str, on_damage: Callable[[bool], None]) -> "NftMonitor":
         return cls({(FAMILIES["inet"], table), (FAMILIES["bridge"], table)}, on_damage)
 
     def start(self) -> None:
@@ -133,9 +134,9 @@ class NftMonitor:
             except OSError as exc:
                 if exc.errno != errno.ENOBUFS:
                     raise
-                log.warning("nftables notifications were lost; checking tether's tables")
+                log.info("nftables notifications were lost; checking tether's tables")
                 self.pending.clear()
-                self.on_damage()
+                self.on_damage(True)
                 continue
             for ch in parse(data):
                 if ch.msg != NEWGEN:
@@ -143,7 +144,7 @@ class NftMonitor:
                     continue
                 hit, self.pending = damaged(self.pending, self.tables), []
                 if hit:
-                    self.on_damage()
+                    self.on_damage(False)
 
     def close(self) -> None:
         if self.sock is not None:
