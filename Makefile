@@ -7,7 +7,7 @@ STAMP := $(VENV)/.tether-installed
 # tests drive tetherd with; installed without its recommended docker.io, no daemon.
 DEBIAN_PACKAGES := nftables libnftables1 runc busybox-static iproute2 conntrack util-linux \
                    procps iputils-ping etcd-server etcd-client graphviz chromium \
-                   docker-compose
+                   docker-compose openssl
 # What `make bench` measures tether against (CNI bridge plugin, netavark, iptables for both;
 # dnsmasq and aardvark-dns for the resolver; iperf3 for throughput).
 BENCH_PACKAGES := containernetworking-plugins netavark iptables dnsmasq-base aardvark-dns iperf3

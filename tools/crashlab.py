@@ -177,12 +177,17 @@ def veth_of(endpoint_id: str) -> str:
     return "tv" + hashlib.sha256(endpoint_id.encode()).hexdigest()[:10]
 
 
+def running_veths(ctrs, nets) -> set[str]:
+    """The host veths of running containers' bridge endpoints, as the store sees them."""
+    by_id = {n["Id"]: n for n in nets}
+    return {veth_of(ep["EndpointID"]) for c in ctrs if c["State"]["Running"]
+            for ep in c["NetworkSettings"]["Networks"].values()
+            if ep["EndpointID"] and by_id.get(ep["NetworkID"], {}).get("Driver") == "bridge"}
+
+
 def check_links(d, ctrs, nets) -> list[str]:
     bridges = {b for n in nets if (b := bridge_of(n))}
-    by_id = {n["Id"]: n for n in nets}
-    veths = {veth_of(ep["EndpointID"]) for c in ctrs if c["State"]["Running"]
-             for ep in c["NetworkSettings"]["Networks"].values()
-             if ep["EndpointID"] and by_id.get(ep["NetworkID"], {}).get("Driver") == "bridge"}
+    veths = running_veths(ctrs, nets)
     links = _json([*d.prefix(), "ip", "-j", "link", "show"]) or []
     found = {link["ifname"]: link.get("master") for link in links}
     tagged = {n for n in found if n.startswith(LEAK_PREFIXES)}
@@ -222,6 +227,12 @@ def check_nft(d, ctrs, nets, table: str = "tether") -> list[str]:
         problems.append(f"nft bridges {sorted(elems)} != networks' bridges {sorted(bridges)}")
     by_id = {n["Id"]: n for n in nets}
     ports = sorted(p for c in ctrs if c["State"]["Running"] for p in published(c, by_id))
+    ports_now = nft_elements(d, "bridge", table, "spoof_ports")
+    if ports_now is None:
+        problems.append(f"nft set bridge {table} spoof_ports is missing")
+    elif set(ports_now) != running_veths(ctrs, nets):
+        problems.append(f"nft spoof_ports {sorted(ports_now)} != running veths "
+                        f"{sorted(running_veths(ctrs, nets))}")
     pub = nft_elements(d, "inet", table, "pub4ip") or []
     got = sorted(_elem_port(e) for e in pub)
     if got != ports:

@@ -32,7 +32,7 @@ def test_sigkill_at_random_points_leaks_nothing_and_loses_nothing(crashy):
     ledger = crashlab.Ledger()
     for round_no in range(ROUNDS):
         delay = crashlab.crash_round(crashy, rng, ledger, tag=str(round_no))
-        problems = crashlab.settle(crashy, ledger)
+        problems = crashlab.settle(crashy, ledger, crashlab.table_of(crashy))
         assert not problems, (f"after kill {round_no + 1} ({delay:.2f} s in, "
                               f"{ledger.ops} ops so far):\n" + "\n".join(problems))
     assert ledger.ops >= 10 and ledger.running, "the workload did too little to prove anything"

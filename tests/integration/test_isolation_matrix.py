@@ -11,38 +11,12 @@ needs several hosts and is probed in test_overlay.py.
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-SERVER = """
-import socket, threading
-def tcp():
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", 7000)); s.listen(64)
-    while True:
-        c, _ = s.accept(); c.sendall(b"pong"); c.close()
-threading.Thread(target=tcp, daemon=True).start()
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 7001))
-print("ready", flush=True)
-while True:
-    d, peer = u.recvfrom(100); u.sendto(b"pong", peer)
-"""
-PROBE = """
-import socket, sys
-ip, proto = sys.argv[1], sys.argv[2]
-try:
-    if proto == "tcp":
-        s = socket.create_connection((ip, 7000), timeout=1.5); ok = s.recv(4) == b"pong"
-    else:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1.5)
-        s.sendto(b"ping", (ip, 7001)); ok = s.recv(4) == b"pong"
-except OSError:
-    ok = False
-sys.exit(0 if ok else 1)
-"""
+from .support.probes import PROTOS, probe, start_server
+
 NETWORKS = {
     "A": {}, "B": {}, "I": {"Internal": True},
     "N": {"Options": {"com.docker.network.bridge.enable_icc": "false"}},
@@ -56,7 +30,6 @@ EXPECTED = {("a1", "a2"), ("i1", "i2"), ("d1", "d2"), ("m1", "m2")}
 # the host holds every bridge's gateway address, so it reaches their containers (internal
 # and icc=false ones too, as in Docker); a macvlan's containers are not reachable from it
 HOST_REACHES = {c for c, net in CONTAINERS.items() if net in ("A", "B", "I", "N", "D")}
-PROTOS = ("icmp", "tcp", "udp")
 
 
 def api_ok(r, status=(200, 201, 204)):
@@ -80,10 +53,7 @@ def world(daemon, busybox_image):
             eps = list(c["NetworkSettings"]["Networks"].values())
             info[name] = {"netns": c["NetworkSettings"]["SandboxKey"],
                           "ip": eps[0]["IPAddress"] if eps else ""}
-            p = subprocess.Popen(["nsenter", f"--net={info[name]['netns']}", sys.executable,
-                                  "-c", SERVER], stdout=subprocess.PIPE, text=True)
-            servers.append(p)
-            assert p.stdout.readline().strip() == "ready"
+            servers.append(start_server(info[name]["netns"]))
         yield info
     finally:
         for p in servers:
@@ -93,15 +63,6 @@ def world(daemon, busybox_image):
             daemon.api("DELETE", f"/containers/mx{name}?force=1")
         for net in nets:
             daemon.api("DELETE", f"/networks/{net}")
-
-
-def probe(netns: str | None, ip: str, proto: str) -> bool:
-    prefix = ["nsenter", f"--net={netns}"] if netns else []
-    if proto == "icmp":
-        argv = [*prefix, "ping", "-c1", "-W1", ip]
-    else:
-        argv = [*prefix, sys.executable, "-c", PROBE, ip, proto]
-    return subprocess.run(argv, capture_output=True, timeout=20).returncode == 0
 
 
 def test_isolation_matrix(world):

@@ -324,3 +324,11 @@ def test_etcd_outage_keeps_traffic_and_fails_creates_with_503(cluster):
              what="a container started after the outage is reachable")
     h1.docker("rm", "-f", "late")
     assert h1.docker("network", "rm", "after").returncode == 0
+
+
+def test_overlay_isolation_over_icmp_tcp_and_udp(cluster):
+    """Overlays apart from each other and from local bridges, with real TCP and UDP too."""
+    from .support.probes import overlay_isolation
+
+    wrong = overlay_isolation(cluster.hosts[:2], wait_for)
+    assert not wrong, "\n".join(wrong)

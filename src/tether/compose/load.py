@@ -59,7 +59,10 @@ def read_document(path: Path, env: Mapping[str, str]) -> Document:
 
 def parse_yaml(text: str, path: Path) -> tuple[dict, Marks]:
     """Return the document and the 1-based line of every mapping key and list item."""
-    loader = yaml.SafeLoader(text)
+    try:  # the reader refuses non-printable characters already in its constructor
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise InvalidArgument(_yaml_error(exc, path)) from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else {}
