@@ -14,7 +14,7 @@ from tether.drivers.macvlan_options import (
     IpvlanOptions, MacvlanOptions, Vlan, parse_vlan, shim_name, stub_name,
 )
 from tether.errors import DriverError, InvalidArgument, Unavailable
-from tether.kernel import sublinks
+from tether.kernel import rtmsg, sublinks
 from tether.model import Network, NetworkSpec
 
 LO = "lo"  # the one interface every namespace has
@@ -192,8 +192,8 @@ def test_probe_request_has_no_parent():
 
 def test_ack_codes():
     ack = struct.pack("=IHHII", 36, 2, 0, 9, 0) + struct.pack("=i", -95) + bytes(16)
-    assert sublinks._ack_code(ack, 9) == 95
-    assert sublinks._ack_code(ack, 8) is None
+    assert rtmsg.ack_code(ack, 9) == 95
+    assert rtmsg.ack_code(ack, 8) is None
 
 
 def test_made_links_are_the_stub_and_the_host_interface():
@@ -208,3 +208,17 @@ def test_made_links_are_the_stub_and_the_host_interface():
     assert kernel_links(net("bridge")) == ("tb-aaaaaaaaaaaa",)
     assert kernel_links(net(options={"parent": "eth0", "tether.host_access": "1"})) == (
         "th-aaaaaaaaaaaa",)
+
+
+def test_setlink_request_carries_up_master_and_hairpin():
+    msg = rtmsg.setlink(7, 3, up=True, master=0, hairpin=True)
+    length, mtype, flags, seq, _ = struct.unpack_from("=IHHII", msg)
+    assert (length, mtype, seq) == (len(msg), rtmsg.RTM_NEWLINK, 3)
+    assert flags == rtmsg.NLM_F_REQUEST | rtmsg.NLM_F_ACK  # no CREATE: an existing link
+    index, ifflags, change = struct.unpack_from("=iII", msg, 20)  # after family and type
+    assert (index, ifflags, change) == (7, rtmsg.IFF_UP, rtmsg.IFF_UP)
+    assert struct.pack("=HHI", 8, rtmsg.IFLA_MASTER, 0) in msg
+    assert b"bridge\0" in msg and struct.pack("=HHB", 5, rtmsg.IFLA_BRPORT_MODE, 1) in msg
+    down = rtmsg.setlink(7, 4, up=False)
+    assert struct.unpack_from("=iII", down, 20) == (7, 0, rtmsg.IFF_UP)
+    assert len(rtmsg.setlink(7, 5)) == 32  # nothing asked: header and ifinfomsg only

@@ -1,3 +1,5 @@
+import time
+
 from tether.runtime import cgroups
 
 
@@ -10,6 +12,9 @@ def test_sweep_removes_empty_leftovers_and_keeps_the_rest(tmp_path, monkeypatch)
     real_open = open
     monkeypatch.setattr("builtins.open", lambda p, *a, **k: __import__("io").StringIO(mountinfo)
                         if p == "/proc/self/mountinfo" else real_open(p, *a, **k))
-    removed = cgroups.sweep_cgroups({"running"})
+    assert cgroups.sweep_cgroups({"running"}) == []  # all young: maybe starts in progress
+    assert (point / "tether" / "old").is_dir()
+    later = time.time() + cgroups.STARTING_GRACE + 1
+    removed = cgroups.sweep_cgroups({"running"}, now=later)
     assert removed == [str(point / "tether" / "old")]
     assert (point / "tether" / "running").is_dir() and (point / "tether" / "busy").is_dir()

@@ -18,7 +18,7 @@ from typing import Union
 from pyroute2.netlink.exceptions import NetlinkError
 
 from tether.errors import Forbidden, KernelError, NotFound
-from tether.kernel import reaper, rtdump, sysctl
+from tether.kernel import reaper, rtdump, rtmsg, sysctl
 from tether.kernel.netlink import kernel_error, plain_socket, rtnl
 
 IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
@@ -108,12 +108,9 @@ async def remove_link(name: str, netns: str | None = None) -> None:
 async def detach_port(name: str) -> None:
     """Take link `name` down and off its bridge; an absent link is success."""
     try:
-        await (await rtnl()).link("set", index=await _index(name), state="down", master=0)
+        await set_link(name, up=False, master=0)
     except NotFound:
         return
-    except NetlinkError as exc:
-        if exc.code not in _GONE:
-            raise kernel_error(exc, f"cannot detach {name} from its bridge") from exc
 
 
 async def remove_veth(host_name: str, peer_name: str, peer_netns: str) -> None:
@@ -233,30 +230,21 @@ async def create_veth(
     no address, and each link-local route it would add makes every later link-up walk one
     more route (a container start grew from 60 to 250 ms over 1,000 containers).
     """
-    ipr = await rtnl()
-    peer: dict[str, object] = {"ifname": peer_name}
-    if mac:
-        peer["address"] = mac
-    if mtu:
-        peer["mtu"] = mtu
-    host: dict[str, object] = {"state": "up"} if host_ipv6 else {}
-    if master:
-        host["master"] = await _index(master)
-    if mtu:
-        host["mtu"] = mtu
+    master_index = await _index(master) if master else None
     fd = os.open(peer_netns, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        peer["net_ns_fd"] = fd
-        await ipr.link("add", ifname=host_name, kind="veth", peer=peer, **host)
-    except NetlinkError as exc:
-        if exc.code == errno.EXFULL and master:
-            raise Forbidden(
-                f"bridge {master} is full: a Linux bridge takes at most {BRIDGE_MAX_PORTS} ports"
-            ) from exc
-        if exc.code != errno.EEXIST:
-            raise kernel_error(exc, f"cannot create veth {host_name}") from exc
+        seq = rtmsg.next_seq()
+        message = rtmsg.newveth(
+            host_name, peer_name, seq, peer_netns_fd=fd, master=master_index,
+            mac=bytes.fromhex(mac.replace(":", "")) if mac else None, mtu=mtu, up=host_ipv6)
+        code = await asyncio.to_thread(rtmsg.request, message, seq)
     finally:
         os.close(fd)
+    if code == errno.EXFULL and master:
+        raise Forbidden(
+            f"bridge {master} is full: a Linux bridge takes at most {BRIDGE_MAX_PORTS} ports")
+    if code not in (0, errno.EEXIST):
+        raise KernelError(f"cannot create veth {host_name}: {os.strerror(code)}")
     try:
         await _finish_host_side(host_name, master, host_ipv6)
     except BaseException:
@@ -267,27 +255,27 @@ async def create_veth(
 async def _finish_host_side(name: str, master: str | None, ipv6: bool) -> None:
     if not ipv6:
         _no_ipv6(name)
-    if master:
-        await _hairpin(name)
-    if not ipv6:
-        try:
-            await (await rtnl()).link("set", index=await _index(name), state="up")
-        except NetlinkError as exc:
-            raise kernel_error(exc, f"cannot bring veth {name} up") from exc
+    if master or not ipv6:
+        await set_link(name, up=True if not ipv6 else None, hairpin=True if master else None)
 
 
-async def _hairpin(port: str) -> None:
-    """Let the bridge send a frame back out of the port it came in on.
+async def set_link(name: str, *, up: bool | None = None, master: int | None = None,
+                   hairpin: bool | None = None) -> None:
+    """One bare RTM_NEWLINK on link `name` of the daemon's namespace (kernel.rtmsg).
 
-    With br_netfilter loaded, a container reaching its own published port through a host
-    address is DNAT'ed inside the bridge, which then must send the frame back to where it
-    came from (Docker without its proxy, and podman, do the same). Linux's enhanced DAD
-    ignores the container's own reflected neighbour solicitations.
+    `hairpin` lets the bridge send a frame back out of the port it came in on. With
+    br_netfilter loaded, a container reaching its own published port through a host address
+    is DNAT'ed inside the bridge, which then must send the frame back to where it came from
+    (Docker without its proxy, and podman, do the same). Linux's enhanced DAD ignores the
+    container's own reflected neighbour solicitations.
     """
-    try:
-        await (await rtnl()).link("set", index=await _index(port), kind="bridge_slave", mode=1)
-    except NetlinkError as exc:
-        raise kernel_error(exc, f"cannot set hairpin mode on bridge port {port}") from exc
+    seq = rtmsg.next_seq()
+    message = rtmsg.setlink(await _index(name), seq, up=up, master=master, hairpin=hairpin)
+    code = await asyncio.to_thread(rtmsg.request, message, seq)
+    if code:
+        if code in _GONE:
+            raise NotFound(f"interface {name} does not exist")
+        raise KernelError(f"cannot change interface {name}: {os.strerror(code)}")
 
 
 async def configure_interface(

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pyroute2.netlink.exceptions import NetlinkError
 
 from tether.errors import KernelError, NotFound, Unavailable
-from tether.kernel import links
+from tether.kernel import links, rtmsg
 from tether.kernel.netlink import kernel_error, rtnl
 
 RTM_NEWLINK = 16
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x200, 0x400
-NLMSG_ERROR = 2
 NLA_F_NESTED = 0x8000
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK = 1, 3, 4, 5
 IFLA_LINKINFO, IFLA_NET_NS_FD = 18, 28
@@ -40,8 +39,6 @@ IPVLAN_FLAGS = {"bridge": 0, "private": 1, "vepa": 2}
 
 _NLMSG = struct.Struct("=IHHII")
 _IFINFO = struct.Struct("=BxHiII")
-_RTA = struct.Struct("=HH")
-_seq = 0
 _support: dict[str, bool] = {}
 _GONE = (errno.ENODEV, errno.ENOENT, errno.ESRCH)
 
@@ -85,9 +82,7 @@ def vlan_request(ifname: str, parent: int, vid: int) -> LinkRequest:
     return LinkRequest(ifname, "vlan", parent, ((IFLA_VLAN_ID, "=H", vid),))
 
 
-def _attr(kind: int, payload: bytes) -> bytes:
-    raw = _RTA.pack(4 + len(payload), kind) + payload
-    return raw + bytes(-len(raw) % 4)
+_attr = rtmsg.attr
 
 
 def newlink(req: LinkRequest, seq: int, netns_fd: int | None = None) -> bytes:
@@ -111,28 +106,13 @@ def newlink(req: LinkRequest, seq: int, netns_fd: int | None = None) -> bytes:
     return _NLMSG.pack(_NLMSG.size + len(body), RTM_NEWLINK, flags, seq, 0) + body
 
 
-def _ack_code(data: bytes, seq: int) -> int | None:
-    """The errno of the NLMSG_ERROR answering `seq` in `data` (0 for an ack), else None."""
-    _, mtype, _, got, _ = _NLMSG.unpack_from(data)
-    if mtype != NLMSG_ERROR or got != seq:
-        return None
-    return -struct.unpack_from("=i", data, _NLMSG.size)[0]
-
-
 def _send(req: LinkRequest, netns: str | None) -> int:
     """Send `req` and return the kernel's errno (0: created). Blocking; in the calling
     thread's namespace, the daemon's."""
-    global _seq
-    _seq = _seq % 0x7FFFFFFF + 1
-    seq = _seq
+    seq = rtmsg.next_seq()
     fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC) if netns else None
     try:
-        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0) as sock:
-            sock.bind((0, 0))
-            sock.send(newlink(req, seq, fd))
-            while (code := _ack_code(sock.recv(1 << 16), seq)) is None:
-                pass
-            return code
+        return rtmsg.request(newlink(req, seq, fd), seq)
     finally:
         if fd is not None:
             os.close(fd)

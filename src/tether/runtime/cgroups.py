@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 
 from tether.errors import KernelError
 
 PARENT = "tether"
+STARTING_GRACE = 60.0  # seconds: a younger empty cgroup may be a start in progress
 
 
 def hierarchies(mountinfo: str) -> list[str]:
@@ -46,13 +48,18 @@ def remove_cgroups(cid: str) -> None:
         raise KernelError(f"cgroups of container {cid[:12]} still hold processes: {busy}")
 
 
-def sweep_cgroups(keep: set[str]) -> list[str]:
-    """rmdir every empty `/tether/<id>` cgroup whose id is not in `keep`; return what went.
+def sweep_cgroups(keep: set[str], now: float | None = None) -> list[str]:
+    """rmdir every empty `/tether/<id>` cgroup whose id is not in `keep` and which is older
+    than STARTING_GRACE seconds; return what went.
 
     Cgroups live outside any namespace, so a run killed with its namespaces still leaves
     them on the host. A cgroup that holds processes refuses rmdir (EBUSY) and stays: it may
-    be another daemon's running container.
+    be another daemon's running container. A young empty one may be another daemon's
+    container being started (runc makes the directory, then writes its limits, then moves
+    the process in): removing it failed that start ("openat2 .../cpuset.cpus: no such
+    file"), so it is left for a later sweep.
     """
+    now = time.time() if now is None else now
     with open("/proc/self/mountinfo", encoding="utf-8") as f:
         points = hierarchies(f.read())
     removed = []
@@ -67,6 +74,8 @@ def sweep_cgroups(keep: set[str]) -> list[str]:
             if name in keep or not os.path.isdir(path):
                 continue
             try:
+                if now - os.stat(path).st_ctime < STARTING_GRACE:
+                    continue
                 os.rmdir(path)
                 removed.append(path)
             except OSError:
