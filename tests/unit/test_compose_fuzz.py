@@ -14,13 +14,16 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from tether.compose.load import load_project
-from tether.compose.plan import State, plan_up
-from tether.errors import TetherError
+pytest.importorskip("hypothesis", reason="hypothesis is in the test extras: make install")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tether.compose.load import load_project  # noqa: E402
+from tether.compose.plan import State, plan_up  # noqa: E402
+from tether.errors import TetherError  # noqa: E402
 
 FUZZ = settings(max_examples=int(os.environ.get("TETHER_FUZZ_EXAMPLES", "200")), deadline=None, derandomize=True,
                 suppress_health_check=list(HealthCheck))
