@@ -4,6 +4,7 @@ joined by an underlay bridge, with etcd in a namespace of its own: real VXLAN pa
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -51,6 +52,8 @@ def test_network_shows_on_every_host(cluster):
     assert h1.api("GET", "/info").json()["ClusterStore"] == cluster.store_url()
     r = h2.docker("network", "create", "-d", "overlay", "ov1")
     assert r.returncode != 0 and "already exists" in r.stderr
+    r = h2.docker("network", "create", "-d", "overlay", "--opt", "encrypted", "ovx")
+    assert r.returncode != 0 and "not supported" in r.stderr
 
 
 def test_containers_reach_each_other_by_address_and_name(cluster):
@@ -69,6 +72,15 @@ def test_containers_reach_each_other_by_address_and_name(cluster):
             r = d.docker("exec", f"c{i}", "ping", "-c1", "-W2", f"c{j}")
             assert r.returncode == 0, r.stdout + r.stderr
             assert target in r.stdout
+    net_id = h1.api("GET", "/networks/ov1").json()["Id"]
+    for d in cluster.hosts:  # unicast to known peers only: no learning, no default flood entry
+        dev = "txv" + net_id[:12]
+        link = subprocess.run([*d.prefix(), "ip", "-d", "link", "show", dev],
+                              capture_output=True, text=True).stdout
+        assert "nolearning" in link and "proxy" in link and "dstport 4789" in link
+        fdb = subprocess.run([*d.prefix(), "bridge", "fdb", "show", "dev", dev],
+                             capture_output=True, text=True).stdout
+        assert "00:00:00:00:00:00" not in fdb and fdb.count(" dst ") == 2, fdb
 
 
 def test_rename_reaches_the_other_hosts(cluster):

@@ -74,6 +74,9 @@ class OverlayDriver:
                 raise InvalidArgument(f"invalid MTU {options[MTU_OPTION]!r}") from None
             if not 68 <= mtu <= 9000 - VXLAN_OVERHEAD:
                 raise InvalidArgument(f"invalid MTU {mtu}: it must be 68..{9000 - VXLAN_OVERHEAD}")
+        if "encrypted" in options:
+            raise InvalidArgument("encrypted overlay networks are not supported: tether's "
+                                  "VXLAN traffic is not encrypted (use an encrypted underlay)")
         if VNI_OPTION in options:
             raise InvalidArgument(f"{VNI_OPTION} is chosen by the cluster, not by the user")
         if spec.enable_ipv6 and not any(p.subnet is not None and p.subnet.version == 6
