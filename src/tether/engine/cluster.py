@@ -19,13 +19,17 @@ import asyncio
 import json
 import logging
 import socket
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from tether.drivers.overlay import OverlayDriver, Peer
 from tether.engine import cluster_records as keys
+from tether.engine.cluster_networks import (GWBRIDGE, GWBRIDGE_OPTIONS, GlobalNetworks,
+                                            needs_gateway)
 from tether.engine.cluster_records import EndpointRecord, endpoint_key, record_of
-from tether.errors import Unavailable
-from tether.model import Container, Endpoint, Network
+from tether.engine.endpoints import placeholder
+from tether.errors import Conflict, NotFound, Unavailable
+from tether.model import Container, Endpoint, EndpointRequest, Network, NetworkSpec
 from tether.store.codec import decode
 
 if TYPE_CHECKING:
@@ -48,11 +52,9 @@ class Cluster:
         self.engine: Engine | None = None
         self.remote: dict[str, EndpointRecord] = {}  # endpoint id -> record of another host
         self.tasks: set[asyncio.Task] = set()
-        self.synced = asyncio.Event()
         self.watchers: set = set()  # live watches, ended when the store comes back
         self.publishing = asyncio.Lock()  # orders this host's endpoint writes
         self.withdrawn: set[str] = set()  # endpoint ids taken back: never to be re-put
-        from tether.engine.cluster_networks import GlobalNetworks
         self.networks = GlobalNetworks(self)
 
     @property
@@ -183,19 +185,12 @@ class Cluster:
     async def with_gateway(self, c: Container) -> Container:
         """`c` plus an endpoint on this host's `docker_gwbridge` (made on first use) when
         its overlays are its only way out: egress leaves through that bridge, masqueraded."""
-        from dataclasses import replace
-
-        from tether.engine.cluster_networks import GWBRIDGE, GWBRIDGE_OPTIONS, needs_gateway
-        from tether.engine.endpoints import placeholder
-        from tether.errors import Conflict
-        from tether.model import EndpointRequest, NetworkSpec
-
         networks = self.engine.networks
         if not needs_gateway(c, self.engine.state.networks):
             return c
         try:
             gw = networks.get(GWBRIDGE)
-        except Exception:  # noqa: BLE001 - NotFound: the first overlay container here
+        except NotFound:  # the first overlay container on this host
             try:
                 gw = await networks.create(NetworkSpec(name=GWBRIDGE, driver="bridge",
                                                        options=dict(GWBRIDGE_OPTIONS)))
@@ -212,8 +207,6 @@ class Cluster:
             try:
                 items, rev = await self.store.list_at(prefix)
                 await apply(None, items)
-                if prefix == keys.ENDPOINTS:
-                    self.synced.set()
                 watcher = self.store.watch(prefix, start_revision=rev + 1)
                 self.watchers.add(watcher)
                 try:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from tether.drivers.overlay import VNI_OPTION
 from tether.engine import cluster_records as keys
+from tether.engine.networks import Networks
 from tether.engine.rollback import Rollback
 from tether.errors import CasFailed, Conflict, Forbidden, Unavailable
 from tether.ipam.allocator import Ipam, address_prefix
@@ -49,7 +50,6 @@ class GlobalNetworks:
     async def create(self, spec: NetworkSpec, options: dict[str, str],
                      host_prefixes: Sequence[IPNetwork]) -> Network:
         """Allocate subnets and a VNI, then record the network and its name in one txn."""
-        from tether.engine.networks import Networks
         net_id = secrets.token_hex(32)
         async with Rollback() as undo:
             pools = await self.ipam.allocate_pools(
