@@ -64,6 +64,8 @@ def test_spoofed_ip_and_mac_frames_are_dropped(pair):
         udp(attacker, victim, "spoof-victim-ip", ip=victim["ip"]),
         udp(attacker, victim, "spoof-mac", mac=FAKE_MAC),
         udp(attacker, victim, "spoof-both", mac=FAKE_MAC, ip=other_ip),
+        {**udp(attacker, victim, "vlan-spoof-ip", ip=other_ip), "vlan": True},
+        {**udp(attacker, victim, "vlan-own-ip"), "vlan": True},
     ])
     tags = {g["tag"] for g in got if g["kind"] == "udp"}
     assert tags == {"legit"}, got

@@ -16,7 +16,7 @@ import struct
 import sys
 import time
 
-ETH_P_ALL, ETH_P_IP, ETH_P_ARP = 0x0003, 0x0800, 0x0806
+ETH_P_ALL, ETH_P_IP, ETH_P_ARP, ETH_P_8021Q = 0x0003, 0x0800, 0x0806, 0x8100
 PORT = 9999
 
 
@@ -48,8 +48,16 @@ def arp_frame(src_mac: str, sender_mac: str, sender_ip: str, target_ip: str) -> 
     return b"\xff" * 6 + mac_bytes(src_mac) + struct.pack("!H", ETH_P_ARP) + body
 
 
+def vlan_tagged(frame: bytes, vid: int = 7) -> bytes:
+    """The same frame with an 802.1Q tag after the addresses."""
+    return frame[:12] + struct.pack("!HH", ETH_P_8021Q, vid) + frame[12:]
+
+
 def parse(frame: bytes) -> dict | None:
     src = frame[6:12].hex(":")
+    if struct.unpack("!H", frame[12:14])[0] == ETH_P_8021Q:
+        item = parse(frame[:12] + frame[16:])
+        return item and {**item, "vlan": True}
     kind = struct.unpack("!H", frame[12:14])[0]
     if kind == ETH_P_IP and len(frame) >= 42 and frame[23] == 17:
         ihl = (frame[14] & 0xF) * 4
@@ -90,6 +98,8 @@ def send(iface: str, spec: list[dict]) -> None:
             frame = udp_frame(f["mac"], f["dst_mac"], f["ip"], f["dst_ip"], f["tag"])
         else:
             frame = arp_frame(f["mac"], f.get("sha", f["mac"]), f["ip"], f["dst_ip"])
+        if f.get("vlan"):
+            frame = vlan_tagged(frame)
         for _ in range(3):
             s.send(frame)
 
