@@ -86,6 +86,40 @@ def test_arp_claiming_another_address_is_dropped(pair):
     assert (FAKE_MAC, attacker["ip"]) not in arps
 
 
+@pytest.fixture(scope="module")
+def pair6(daemon, busybox_image):
+    body = {"Name": "spoof6", "EnableIPv6": True,
+            "IPAM": {"Config": [{"Subnet": "10.97.0.0/24"}, {"Subnet": "fd00:97::/64"}]}}
+    assert daemon.api("POST", "/networks/create", body).status == 201
+    out = {}
+    for name in ("victim6", "attacker6"):
+        body = {"Image": busybox_image, "Cmd": ["sleep", "600"],
+                "HostConfig": {"NetworkMode": "spoof6"}}
+        assert daemon.api("POST", f"/containers/create?name={name}", body).status == 201
+        assert daemon.api("POST", f"/containers/{name}/start").status == 204
+        c = daemon.api("GET", f"/containers/{name}/json").json()
+        ep = c["NetworkSettings"]["Networks"]["spoof6"]
+        out[name] = {"netns": c["NetworkSettings"]["SandboxKey"], "mac": ep["MacAddress"],
+                     "ip": ep["GlobalIPv6Address"]}
+    yield out["victim6"], out["attacker6"]
+    for name in ("victim6", "attacker6"):
+        daemon.api("DELETE", f"/containers/{name}?force=1")
+    daemon.api("DELETE", "/networks/spoof6")
+
+
+def test_spoofed_ipv6_sources_are_dropped(pair6):
+    victim, attacker = pair6
+    def udp6(tag, ip):
+        return {**udp(attacker, victim, tag, ip=ip), "kind": "udp6"}
+
+    got = exchange(victim, attacker, [
+        udp6("own", attacker["ip"]), udp6("link-local", "fe80::1234"),
+        udp6("spoof-victim", victim["ip"]), udp6("spoof-other", "fd00:97::beef"),
+        udp6("spoof-outside", "2001:db8::1"),
+    ])
+    assert {g["tag"] for g in got if g["kind"] == "udp"} == {"own", "link-local"}, got
+
+
 def test_the_rules_are_per_port_set_elements(daemon, pair):
     _, attacker = pair
     table = next(line.split()[-1] for line in subprocess.run(

@@ -17,6 +17,7 @@ import sys
 import time
 
 ETH_P_ALL, ETH_P_IP, ETH_P_ARP, ETH_P_8021Q = 0x0003, 0x0800, 0x0806, 0x8100
+ETH_P_IPV6 = 0x86DD
 PORT = 9999
 
 
@@ -42,6 +43,16 @@ def udp_frame(src_mac: str, dst_mac: str, src_ip: str, dst_ip: str, tag: str) ->
     return mac_bytes(dst_mac) + mac_bytes(src_mac) + struct.pack("!H", ETH_P_IP) + header + udp
 
 
+def udp6_frame(src_mac: str, dst_mac: str, src_ip: str, dst_ip: str, tag: str) -> bytes:
+    """An IPv6 UDP datagram (checksum left 0: it is captured before the stack checks it)."""
+    payload = tag.encode()
+    udp = struct.pack("!HHHH", 40000, PORT, 8 + len(payload), 0) + payload
+    header = struct.pack("!IHBB16s16s", 6 << 28, len(udp), 17, 64,
+                         socket.inet_pton(socket.AF_INET6, src_ip),
+                         socket.inet_pton(socket.AF_INET6, dst_ip))
+    return mac_bytes(dst_mac) + mac_bytes(src_mac) + struct.pack("!H", ETH_P_IPV6) + header + udp
+
+
 def arp_frame(src_mac: str, sender_mac: str, sender_ip: str, target_ip: str) -> bytes:
     body = struct.pack("!HHBBH6s4s6s4s", 1, ETH_P_IP, 6, 4, 1, mac_bytes(sender_mac),
                        socket.inet_aton(sender_ip), bytes(6), socket.inet_aton(target_ip))
@@ -65,6 +76,10 @@ def parse(frame: bytes) -> dict | None:
         if dport == PORT:
             return {"kind": "udp", "mac": src, "ip": socket.inet_ntoa(frame[26:30]),
                     "tag": frame[14 + ihl + 8:].decode(errors="replace")}
+    if kind == ETH_P_IPV6 and len(frame) >= 62 and frame[20] == 17:
+        if struct.unpack("!H", frame[56:58])[0] == PORT:
+            return {"kind": "udp", "mac": src, "ip": socket.inet_ntop(socket.AF_INET6, frame[22:38]),
+                    "tag": frame[62:].decode(errors="replace")}
     if kind == ETH_P_ARP and len(frame) >= 42:
         return {"kind": "arp", "mac": src, "sha": frame[22:28].hex(":"),
                 "ip": socket.inet_ntoa(frame[28:32])}
@@ -94,7 +109,9 @@ def send(iface: str, spec: list[dict]) -> None:
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((iface, 0))
     for f in spec:
-        if f["kind"] == "udp":
+        if f["kind"] == "udp6":
+            frame = udp6_frame(f["mac"], f["dst_mac"], f["ip"], f["dst_ip"], f["tag"])
+        elif f["kind"] == "udp":
             frame = udp_frame(f["mac"], f["dst_mac"], f["ip"], f["dst_ip"], f["tag"])
         else:
             frame = arp_frame(f["mac"], f.get("sha", f["mac"]), f["ip"], f["dst_ip"])
