@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import tempfile
 import time
@@ -111,10 +110,10 @@ class Floor:
         peers.drop_netns(self.NS)
 
 
-class Cni:
+class Cni(peers.CniPlugin):
     """containernetworking-plugins' macvlan plugin with host-local IPAM."""
 
-    NS = "benchmvcni"
+    NS, PLUGIN = "benchmvcni", CNI_MACVLAN
 
     def __enter__(self) -> "Cni":
         self.tmp = tempfile.TemporaryDirectory(prefix="bench-cni-")
@@ -128,20 +127,6 @@ class Cni:
         })
         self.container = ""
         return self
-
-    def _run(self, command: str) -> None:
-        env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID=self.container,
-                   CNI_NETNS=self.path, CNI_IFNAME="eth0", CNI_PATH=os.path.dirname(CNI_MACVLAN))
-        r = subprocess.run([CNI_MACVLAN], input=self.conf, env=env, capture_output=True, text=True)
-        if r.returncode:
-            raise RuntimeError(f"CNI {command}: {r.stdout} {r.stderr}")
-
-    def setup(self) -> None:
-        self.container = secrets.token_hex(32)
-        self._run("ADD")
-
-    def teardown(self) -> None:
-        self._run("DEL")
 
     def __exit__(self, *exc) -> None:
         peers.drop_netns(self.NS)

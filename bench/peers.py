@@ -112,10 +112,33 @@ class Floor:
         drop_netns(self.NS)
 
 
-class Cni:
+class CniPlugin:
+    """A containernetworking-plugins binary exec'd per operation (ADD, DEL), as a runtime
+    does; subclasses set PLUGIN and, on __enter__, `conf` and the netns `path`."""
+
+    PLUGIN = ""
+    conf = path = container = ""
+
+    def _run(self, command: str) -> None:
+        env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID=self.container,
+                   CNI_NETNS=self.path, CNI_IFNAME="eth0", CNI_PATH=os.path.dirname(self.PLUGIN))
+        r = subprocess.run([self.PLUGIN], input=self.conf, env=env, capture_output=True,
+                           text=True)
+        if r.returncode:
+            raise RuntimeError(f"CNI {command}: {r.stdout} {r.stderr}")
+
+    def setup(self) -> None:
+        self.container = secrets.token_hex(32)
+        self._run("ADD")
+
+    def teardown(self) -> None:
+        self._run("DEL")
+
+
+class Cni(CniPlugin):
     """containernetworking-plugins' bridge plugin with host-local IPAM, exec'd per operation."""
 
-    NS, BRIDGE = "benchcni", "bcni0"
+    NS, BRIDGE, PLUGIN = "benchcni", "bcni0", CNI_BRIDGE
 
     def __enter__(self) -> "Cni":
         self.tmp = tempfile.TemporaryDirectory(prefix="bench-cni-")
@@ -128,20 +151,6 @@ class Cni:
         })
         self.container = ""
         return self
-
-    def _run(self, command: str) -> None:
-        env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID=self.container,
-                   CNI_NETNS=self.path, CNI_IFNAME="eth0", CNI_PATH=os.path.dirname(CNI_BRIDGE))
-        r = subprocess.run([CNI_BRIDGE], input=self.conf, env=env, capture_output=True, text=True)
-        if r.returncode:
-            raise RuntimeError(f"CNI {command}: {r.stdout} {r.stderr}")
-
-    def setup(self) -> None:
-        self.container = secrets.token_hex(32)
-        self._run("ADD")
-
-    def teardown(self) -> None:
-        self._run("DEL")
 
     def __exit__(self, *exc) -> None:
         drop_link(self.BRIDGE)

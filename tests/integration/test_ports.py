@@ -3,24 +3,15 @@ other networks), conflicts with nothing left behind, -P, ranges, UDP re-publish,
 
 import socket
 import subprocess
-import time
 import urllib.request
 
-import docker
 import pytest
+
+from .support.http import fetch
 
 pytestmark = pytest.mark.integration
 HOST = "198.51.100.1"  # the host's address on the outside host's link
 WEB = "sh -c 'mkdir -p /www && echo hello-$HOSTNAME > /www/index.html && httpd -f -p 80 -h /www'"
-
-
-def fetch(url: str, tries: int = 50) -> str:
-    for _ in range(tries):
-        try:
-            return urllib.request.urlopen(url, timeout=2).read().decode()
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} never answered")
 
 
 def fetch_refused(host: str, port: int) -> bool:

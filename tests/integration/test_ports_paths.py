@@ -12,6 +12,8 @@ import urllib.request
 
 import pytest
 
+from .support.http import fetch
+
 pytestmark = pytest.mark.integration
 HOST = "198.51.100.1"  # the host's address on the outside host's link
 HOST6 = "2001:db8:ff::1"  # an IPv6 address of the host (the test's namespace)
@@ -27,15 +29,6 @@ while True:
     data, addr = s.recvfrom(512)
     s.sendto(sys.argv[1].encode() + b":" + data, addr)
 """
-
-
-def fetch(url: str, tries: int = 50) -> str:
-    for _ in range(tries):
-        try:
-            return urllib.request.urlopen(url, timeout=2).read().decode()
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} never answered")
 
 
 @pytest.fixture(scope="module", autouse=True)
