@@ -176,3 +176,29 @@ def test_a_held_namespace_keeps_no_port_on_the_bridge(docker_client, busybox_ima
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_udp_on_loopback6_goes_through_the_proxy(docker_client, busybox_image):
+    """UDP to [::1]:port reaches an IPv4-only container through the in-process relay, and
+    its answers come back to the client's own address and port."""
+    c = docker_client.containers.run("busybox:local", "sleep 600", detach=True,
+                                     ports={"53/udp": 5355}, name="udp6")
+    p = responder(c, "relayed")
+    client = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    client.settimeout(0.5)
+    try:
+        for _ in range(20):
+            client.sendto(b"hello", ("::1", 5355))
+            try:
+                data, addr = client.recvfrom(512)
+                break
+            except TimeoutError:
+                continue
+        else:
+            raise AssertionError("no UDP answer through ::1")
+        assert data == b"relayed:hello" and addr[:2] == ("::1", 5355)
+    finally:
+        client.close()
+        p.kill()
+        p.wait()
+        c.remove(force=True)
