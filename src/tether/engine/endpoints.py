@@ -18,6 +18,8 @@ from tether.firewall.base import Firewall
 from tether.ipam.allocator import Ipam
 from tether.model import Container, Endpoint, Network
 
+VETH_DRIVERS = ("bridge", "overlay")  # drivers whose host side is veth_name(endpoint id)
+
 
 def placeholder(net: Network, container_id: str, request) -> Endpoint:
     """An endpoint that is configured but not plumbed (the container is not running)."""
@@ -96,7 +98,7 @@ class Endpoints:
                 gateway4=gateway_of(net, v4), gateway6=gateway_of(net, v6),
                 aliases=self.aliases(c, net, ep),
             )
-            if net.driver == "bridge":  # the firewall knows the port before it exists
+            if net.driver in VETH_DRIVERS:  # the firewall knows the port before it exists
                 ready = replace(ready, host_ifname=veth_name(ep_id))
             await self.firewall.add_endpoint(net, ready)
             undo.push(self.firewall.remove_endpoint, net, ready)

@@ -15,6 +15,8 @@ from tether.kernel.nfnl import Batch
 from tether.model import Endpoint, Network
 
 FIREWALLED_DRIVERS = ("bridge",)
+# drivers whose endpoints are veth ports of a local bridge: anti-spoofing applies to them
+SPOOF_CHECKED_DRIVERS = ("bridge", "overlay")
 log = logging.getLogger(__name__)
 
 
@@ -58,7 +60,7 @@ def ports_of(endpoints: list[tuple[Network, Endpoint]]) -> list[tuple[NetRules, 
 
 def identities(endpoints: list[tuple[Network, Endpoint]]) -> list[spoofrules.PortIdentity]:
     return [who for net, ep in endpoints
-            if net_rules(net) is not None and (who := spoofrules.identity_of(ep)) is not None]
+            if net.driver in SPOOF_CHECKED_DRIVERS and (who := spoofrules.identity_of(ep))]
 
 
 class NftFirewall:
@@ -125,11 +127,13 @@ class NftFirewall:
 
     async def _endpoint(self, net: Network, ep: Endpoint, verb: str) -> None:
         r = net_rules(net)
-        if r is None or not ep.host_ifname:
+        if not ep.host_ifname or (r is None and net.driver not in SPOOF_CHECKED_DRIVERS):
             return
-        batch = batches.endpoint(self.table, r, ep.host_ifname, verb)
-        script = (rules.add_endpoint if verb == "add" else rules.remove_endpoint)(
-            self.table, r, ep.host_ifname)
+        batch, script = Batch(), ""
+        if r is not None:
+            batch = batches.endpoint(self.table, r, ep.host_ifname, verb)
+            script = (rules.add_endpoint if verb == "add" else rules.remove_endpoint)(
+                self.table, r, ep.host_ifname)
         who = spoofrules.identity_of(ep)
         if who is not None:
             spoofrules.batch(self.table, who, verb, batch)

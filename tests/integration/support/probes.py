@@ -65,6 +65,15 @@ OVERLAY_NETS = (("ovx", "overlay", "10.98.1.0/24"), ("ovy", "overlay", "10.98.2.
                 ("lbr", "bridge", "10.98.3.0/24"))
 
 
+def spoof_set(d, name: str) -> str:
+    """The listing of an anti-spoofing set in daemon `d`'s network namespace."""
+    import crashcheck
+
+    out = subprocess.run([*d.prefix(), "nft", "list", "set", "bridge", crashcheck.table_of(d),
+                          name], capture_output=True, text=True)
+    return out.stdout
+
+
 def overlay_isolation(hosts, wait_for) -> list[str]:
     """Containers on one overlay reach each other across two hosts, over every protocol;
     another overlay and a local bridge reach neither. Returns the pairs that went wrong."""
@@ -89,7 +98,9 @@ def overlay_isolation(hosts, wait_for) -> list[str]:
                           ci["NetworkSettings"]["Networks"][net]["IPAddress"])
             servers.append(start_server(info[name][0]))
         wait_for(lambda: probe(info["x1"][0], info["x2"][1], "icmp"), what="x1 -> x2")
-        wrong = []
+        wrong = [f"{name}'s address is not in its host's anti-spoofing set"
+                 for name, (i, _) in OVERLAY_LAYOUT.items() if info[name][1] not in
+                 spoof_set(hosts[i], "spoof_ip4")]
         for s in OVERLAY_LAYOUT:
             for t in OVERLAY_LAYOUT:
                 for proto in PROTOS if s != t else ():
