@@ -29,6 +29,8 @@ NETWORK_CASES = [
     ({"Name": "a\u0000b"}, 400, "invalid network name"),
     ({"Name": "x", "IPAM": {"Config": [{"Subnet": "10.9.0.0/33"}]}}, 400, "Invalid subnet"),
     ({"Name": "x", "IPAM": {"Config": [{"Subnet": "junk"}]}}, 400, "Invalid subnet"),
+    ({"Name": "x", "IPAM": {"Config": [{"Subnet": "10.9.0.5/24"}]}}, 400,
+     "invalid subnet 10.9.0.5/24: it should be 10.9.0.0/24"),
     ({"Name": "x", "IPAM": {"Config": [{"Subnet": "10.9.0.0/24", "Gateway": "10.8.0.1"}]}},
      400, "no matching subnet for gateway"),
     ({"Name": "x", "IPAM": {"Config": [{"Subnet": "10.9.0.0/24", "IPRange": "10.8.0.0/25"}]}},

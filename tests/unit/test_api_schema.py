@@ -90,6 +90,18 @@ def test_bad_subnet_sentence_is_dockerds():
                               "10.50.0.300/24")
 
 
+def test_subnets_and_ranges_with_host_bits_are_refused_with_what_was_meant():
+    with pytest.raises(InvalidArgument, match="^invalid subnet 10.9.0.5/24: it should be "
+                       "10.9.0.0/24$"):
+        parse_network_create({"Name": "x", "IPAM": {"Config": [{"Subnet": "10.9.0.5/24"}]}})
+    with pytest.raises(InvalidArgument, match="^invalid ip-range 10.9.0.130/25: it should be "
+                       "10.9.0.128/25$"):
+        parse_network_create({"Name": "x", "IPAM": {"Config": [
+            {"Subnet": "10.9.0.0/24", "IPRange": "10.9.0.130/25"}]}})
+    spec = parse_network_create({"Name": "x", "IPAM": {"Config": [{"Subnet": "fd00:9::/64"}]}})
+    assert str(spec.pools[0].subnet) == "fd00:9::/64"
+
+
 def test_network_create_requires_a_name():
     with pytest.raises(InvalidArgument):
         parse_network_create({"Driver": "bridge"})

@@ -29,12 +29,17 @@ def parse_cidr(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         raise InvalidArgument(f"invalid CIDR address: {text}") from None
 
 
-def parse_subnet(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    """An IPAM Subnet; dockerd names the field before Go's parse error."""
+def parse_subnet(text: str,
+                 field: str = "subnet") -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """An IPAM Subnet (or IPRange); dockerd names the field before Go's parse error, and
+    (since moby 25) refuses host bits, saying what was meant."""
     try:
-        return parse_cidr(text)
+        net = parse_cidr(text)
     except InvalidArgument as exc:
-        raise InvalidArgument(f"Invalid subnet {text} : {exc}") from None
+        raise InvalidArgument(f"Invalid {field} {text} : {exc}") from None
+    if ipaddress.ip_interface(text).ip != net.network_address:
+        raise InvalidArgument(f"invalid {field} {text}: it should be {net}")
+    return net
 
 
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -69,7 +74,7 @@ def parse_pool(entry: Any) -> PoolRequest:
     aux = get_str_map(entry, "AuxiliaryAddresses")
     return PoolRequest(
         subnet=parse_subnet(subnet) if subnet else None,
-        ip_range=parse_cidr(ip_range) if ip_range else None,
+        ip_range=parse_subnet(ip_range, "ip-range") if ip_range else None,
         gateway=parse_ip(gateway) if gateway else None,
         aux_addresses=tuple((name, parse_ip(ip)) for name, ip in aux.items()),
     )
