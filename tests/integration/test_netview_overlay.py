@@ -7,24 +7,15 @@ import json
 
 import pytest
 
-from .support import harness
-from .support.cluster import Cluster, wait_for
+from .support.cluster import running_cluster, wait_for
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def cluster(daemon_factory, tmp_path_factory, busybox_tarball):
-    c = Cluster(tmp_path_factory.mktemp("nvcluster"), daemon_factory)
-    try:
-        c.up(n_hosts=2)
-        for d in c.hosts:
-            harness.import_busybox(d, busybox_tarball)
-        yield c
-    finally:
-        problems = c.down()
-    if problems:
-        pytest.fail("cluster teardown:\n" + "\n".join(problems), pytrace=False)
+    yield from running_cluster("nvcluster", daemon_factory, tmp_path_factory, busybox_tarball,
+                               n_hosts=2)
 
 
 def test_graph_and_why_across_hosts(cluster):

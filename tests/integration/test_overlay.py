@@ -3,27 +3,17 @@ joined by an underlay bridge, with etcd in a namespace of its own: real VXLAN pa
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pytest
 
-from .support import harness
-from .support.cluster import Cluster, wait_for
+from .support.cluster import running_cluster, wait_for
 
 
 @pytest.fixture(scope="module")
 def cluster(daemon_factory, tmp_path_factory, busybox_tarball):
-    c = Cluster(tmp_path_factory.mktemp("cluster"), daemon_factory)
-    try:
-        c.up(n_hosts=3)
-        for d in c.hosts:
-            harness.import_busybox(d, busybox_tarball)
-        yield c
-    finally:
-        problems = c.down()
-    if problems:
-        pytest.fail("cluster teardown:\n" + "\n".join(problems), pytrace=False)
+    yield from running_cluster("cluster", daemon_factory, tmp_path_factory, busybox_tarball,
+                               n_hosts=3)
 
 
 def run(d, name: str, network: str, *extra: str) -> str:

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from .support import harness
-from .support.cluster import Cluster, wait_for
+from .support.cluster import running_cluster, wait_for
 from .test_overlay import ip_of, run
 
 
 @pytest.fixture(scope="module")
 def cluster3(daemon_factory, tmp_path_factory, busybox_tarball):
-    c = Cluster(tmp_path_factory.mktemp("cluster3"), daemon_factory)
-    try:
-        c.up(n_hosts=2, n_etcd=3)
-        for d in c.hosts:
-            harness.import_busybox(d, busybox_tarball)
-        yield c
-    finally:
-        problems = c.down()
-    if problems:
-        pytest.fail("cluster teardown:\n" + "\n".join(problems), pytrace=False)
+    yield from running_cluster("cluster3", daemon_factory, tmp_path_factory, busybox_tarball,
+                               n_hosts=2, n_etcd=3)
 
 
 def leader_of(members):

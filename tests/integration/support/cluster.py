@@ -110,3 +110,20 @@ def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1, what: str 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def running_cluster(name: str, daemon_factory, tmp_path_factory, busybox_tarball, **up):
+    """A module fixture's body: a cluster up (`up` goes to Cluster.up), busybox imported on
+    every host; yields it, then takes it down and fails the module if anything was left."""
+    import pytest
+
+    c = Cluster(tmp_path_factory.mktemp(name), daemon_factory)
+    try:
+        c.up(**up)
+        for d in c.hosts:
+            harness.import_busybox(d, busybox_tarball)
+        yield c
+    finally:
+        problems = c.down()
+    if problems:
+        pytest.fail("cluster teardown:\n" + "\n".join(problems), pytrace=False)
