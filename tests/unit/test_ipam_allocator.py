@@ -121,21 +121,17 @@ async def test_concurrent_creates_never_share_a_subnet(store):
         assert not any(a.overlaps(b) for b in subnets[i + 1:])
 
 
-async def test_10000_networks_quickly():
+async def test_10000_networks():
+    """10,000 networks get the pools expected, and a freed one is found again among them
+    (how fast is bench/scale.py's business)."""
     ipam = Ipam(MemoryStore())
-    t0 = time.perf_counter()
     last = None
     for i in range(10_000):
         (last,) = await pools(ipam, f"net{i:05d}")
-    elapsed = time.perf_counter() - t0
-    print(f"10,000 networks allocated in {elapsed:.2f}s ({elapsed / 10:.3f} ms each)")
     assert last.subnet == N("10.38.240.0/24")
-    t0 = time.perf_counter()
     await ipam.release_pools("net05000")
     (again,) = await pools(ipam, "again")
-    print(f"release + re-create at 10,000 networks: {(time.perf_counter() - t0) * 1e3:.1f} ms")
     assert again.subnet == N(f"{ipaddress.IPv4Address(int(A('10.0.0.0')) + 256 * 4969)}/24")
-    assert elapsed < 20
 
 
 async def test_many_networks_on_sqlite(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import random
-import time
 
 import pytest
 
@@ -56,27 +55,21 @@ def test_ipv6_pool_is_deterministic_ula():
 def test_at_least_4096_ipv4_subnets():
     """With an index kept across calls (as the allocator keeps one) each choice is cheap."""
     index, subnets = SubnetIndex(), []
-    t0 = time.perf_counter()
     for _ in range(10_000):
         subnets.append(first_free(4, [index]))
         index.add(subnets[-1])
-    elapsed = time.perf_counter() - t0
     assert len(set(subnets)) == 10_000
     assert subnets[14] == N("172.31.0.0/16") and subnets[15] == N("192.168.0.0/20")
     assert subnets[31] == N("10.0.0.0/24") and subnets[-1] == N("10.38.240.0/24")
-    print(f"10,000 choices with a kept index in {elapsed:.2f}s")
-    assert elapsed < 5
 
 
-def test_one_choice_among_10000_taken_is_fast():
+def test_one_choice_among_10000_taken():
+    """The first free /24 after 10,000 taken ones, whatever their order (how long it takes
+    is bench/scale.py's business, not a test's)."""
     taken = [N((int(A("10.0.0.0")) + 256 * i, 24)) for i in range(10_000)]
     taken += [N("172.16.0.0/12"), N("192.168.0.0/16")]
     random.Random(1).shuffle(taken)
-    t0 = time.perf_counter()
     assert choose_subnet(4, taken) == N("10.39.16.0/24")
-    elapsed = time.perf_counter() - t0
-    print(f"one pure choice among 10,002 taken in {elapsed * 1e3:.1f} ms")
-    assert elapsed < 0.5
 
 
 def test_exhaustion_raises_docker_sentence():
