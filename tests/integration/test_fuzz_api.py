@@ -26,7 +26,8 @@ import crashlab  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC_NAME = "docker-engine-api-v1.50.yaml"
-SPEC = next((p / SPEC_NAME for p in (REPO.parent / "shared" / "reference",
+SPEC = next((p / SPEC_NAME for p in (REPO / "tests" / "data",
+                                     REPO.parent / "shared" / "reference",
                                      REPO.parent.parent / "shared" / "reference")
              if (p / SPEC_NAME).exists()), None)
 EXAMPLES = int(os.environ.get("TETHER_FUZZ_EXAMPLES", "25"))  # more for a local soak
