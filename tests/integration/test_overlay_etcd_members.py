@@ -79,6 +79,8 @@ def test_quorum_lost_keeps_traffic_and_returns(cluster3):
              what="a container started after the quorum came back")
     for name, d in (("qa", h1), ("qb", h2), ("qc", h1)):
         d.docker("rm", "-f", name)
+    # made on host2: host1 learns of it from its watch, maybe re-established after the outage
+    wait_for(lambda: h1.api("GET", "/networks/quorum").status == 200, what="quorum on host1")
     for net in ("q", "quorum"):
         assert h1.docker("network", "rm", net).returncode == 0
 

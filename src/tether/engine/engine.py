@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from typing import AsyncIterator, Awaitable
 
 from tether.engine import eventlog
@@ -227,12 +226,15 @@ class Engine:
         drained = asyncio.get_running_loop().create_future()
         self.lifecycle.readers.setdefault(c.id, set()).add(drained)
         self.report(c, "attach")
-        return self._attached(c.id, exit_future, drained, stdout, stderr)
+        # where the logs end now, not when the caller first reads: output the container
+        # writes while the client finishes its handshake (and sends its first input) is kept
+        starts = self.runtime.log_ends(c.id)
+        return self._attached(c.id, exit_future, drained, stdout, stderr, starts)
 
-    async def _attached(self, cid, exit_future, drained, stdout, stderr):
+    async def _attached(self, cid, exit_future, drained, stdout, stderr, starts):
         try:
-            async for item in self.runtime.logs(cid, stdout=stdout, stderr=stderr, tail=0,
-                                                until=lambda: exit_future):
+            async for item in self.runtime.logs(cid, stdout=stdout, stderr=stderr,
+                                                until=lambda: exit_future, starts=starts):
                 yield item
         finally:
             if not drained.done():

@@ -60,12 +60,16 @@ async def _drain(directory: str, offsets: dict[int, tuple[str, int]]
 
 
 async def read(directory: str, streams: list[tuple[int, str]], *, tail: int | None,
-               exited: Callable[[], Awaitable[int]] | None) -> AsyncIterator[tuple[int, bytes]]:
-    """Yield (stream, bytes) from each log file; with `exited`, follow until it completes."""
+               exited: Callable[[], Awaitable[int]] | None,
+               starts: dict[int, int] | None = None) -> AsyncIterator[tuple[int, bytes]]:
+    """Yield (stream, bytes) from each log file; with `exited`, follow until it completes.
+    `starts` gives each stream's first offset (then `tail` is not used)."""
     offsets: dict[int, tuple[str, int]] = {}
     for stream, name in streams:
         start = 0
-        if tail is not None and tail >= 0:
+        if starts is not None:
+            start = starts.get(stream, 0)
+        elif tail is not None and tail >= 0:
             start = await asyncio.to_thread(tail_offset, os.path.join(directory, name), tail)
         offsets[stream] = (name, start)
     if exited is None:
@@ -89,3 +93,15 @@ async def read(directory: str, streams: list[tuple[int, str]], *, tail: int | No
                 yield item
         finally:
             done.cancel()
+
+
+def ends(directory: str) -> dict[int, int]:
+    """The current size of each stream's log file (0 when it does not exist yet): where a
+    reader that wants only what comes next starts."""
+    out = {}
+    for stream, name in ((1, "stdout.log"), (2, "stderr.log")):
+        try:
+            out[stream] = os.path.getsize(os.path.join(directory, name))
+        except OSError:
+            out[stream] = 0
+    return out

@@ -277,6 +277,7 @@ class Runtime:
                    follow: bool = False, tail: int | None = None,
                    timestamps: bool = False,
                    until: Callable[[], Awaitable[object]] | None = None,
+                   starts: dict[int, int] | None = None,
                    ) -> AsyncIterator[tuple[int, bytes]]:
         """Yield (1|2, bytes) from the container's logs; `follow` ends when it exits.
 
@@ -295,8 +296,12 @@ class Runtime:
         started = os.path.exists(os.path.join(d, "shim.pid"))
         exited = (lambda: self.wait_exit(cid)) if follow and started else None
         exited = until or exited
-        async for item in logs.read(d, streams, tail=tail, exited=exited):
+        async for item in logs.read(d, streams, tail=tail, exited=exited, starts=starts):
             yield item
+
+    def log_ends(self, cid: str) -> dict[int, int]:
+        """Where each log stream ends now (see `logs.ends`)."""
+        return logs.ends(os.path.join(self.data_root, cid))
 
     async def exec(self, cid: str, spec: ExecSpec) -> ExecProcess:
         """Run `spec.cmd` in the running container with `runc exec`.
