@@ -87,7 +87,7 @@ def restored_within(table: str, want: list[str], seconds: float) -> float:
     ["flush", "chain", "inet", "{table}", "pub_pre"],
     ["flush chain inet {table} pub_post; delete chain inet {table} pub_post"],
     ["flush chain inet {table} postrouting; flush chain inet {table} pub_post; "
-     "delete set inet {table} masq4"],
+     "delete set inet {table} masq"],
 ])
 def test_damaged_ruleset_is_restored_within_a_second(daemon, served, damage):
     table, bridge, port = served

@@ -74,3 +74,23 @@ async def test_an_overflow_resyncs_from_a_dump(watcher):
     watcher.routes.clear()
     await watcher.resync()
     await agree(watcher)
+
+
+async def test_foreign_prefixes_leave_out_only_what_the_caller_owns(watcher):
+    """The split kept as notifications arrive agrees with a dump that excludes the owned
+    links: a tether-named link the caller does not own (another daemon's) still counts."""
+    net = ipaddress.ip_network
+    watcher.own(["rwt0"])
+    ip("link", "add", "rwt0", "type", "bridge")
+    ip("addr", "add", "10.81.0.1/24", "dev", "rwt0")
+    ip("link", "add", "tetherrwt", "type", "bridge")
+    ip("addr", "add", "10.82.0.1/24", "dev", "tetherrwt")
+    found = await agree(watcher, exclude={"rwt0"})
+    assert watcher.foreign_prefixes() == found
+    assert net("10.82.0.0/24") in found and net("10.81.0.0/24") not in found
+
+    watcher.disown(["rwt0"])
+    ip("link", "set", "tetherrwt", "name", "rwt1")
+    found = await agree(watcher, exclude=set())
+    assert watcher.foreign_prefixes() == found
+    assert {net("10.81.0.0/24"), net("10.82.0.0/24")} <= set(found)

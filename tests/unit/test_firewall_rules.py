@@ -66,8 +66,8 @@ def test_internal_network_drops_everything_but_its_bridge_and_is_not_masqueraded
     script = rules.add_network("tether", INTERNAL)
     assert 'add element inet tether internal { "tb-cccccccccccc" }' in script
     assert "internal" not in rules.add_network("tether", A).split("add element", 1)[1]
-    assert not any("masq4" in line for line in rules.add_network("tether", INTERNAL).splitlines()
-                   if line.startswith("add element"))
+    assert not any(line.startswith("add element inet tether masq ")
+                   for line in rules.add_network("tether", INTERNAL).splitlines())
 
 
 def test_a_network_is_elements_only_with_the_icc_verdict():
@@ -81,9 +81,12 @@ def test_a_network_is_elements_only_with_the_icc_verdict():
     assert '{ "tb-aaaaaaaaaaaa" . "tb-aaaaaaaaaaaa" : accept }' in rules.add_network("tether", A)
 
 
-def test_masquerade_off_keeps_subnet_out_of_masq_sets():
-    assert NO_MASQ.masq_subnets(4) == ()
-    assert A.masq_subnets(6) == (ipaddress.ip_network("fd00:a::/64"),)
+def test_masquerade_is_keyed_by_bridge_and_off_keeps_it_out():
+    assert not NO_MASQ.masqueraded and not INTERNAL.masqueraded and A.masqueraded
+    assert 'add element inet tether masq { "tb-aaaaaaaaaaaa" }' in rules.add_network("tether", A)
+    assert not any(line.startswith("add element inet tether masq ")
+                   for line in rules.add_network("tether", NO_MASQ).splitlines())
+    assert "interval" not in rules.full_ruleset("tether", [A, NO_MASQ, INTERNAL])
 
 
 def test_remove_is_idempotent_by_adding_first():

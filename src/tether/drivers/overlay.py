@@ -13,6 +13,7 @@ overlay and anything else; two overlays never share a bridge or a VNI.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from tether.drivers.base import JoinInfo
@@ -64,7 +65,7 @@ class OverlayDriver:
         self.peers: dict[str, dict[str, Peer]] = {}  # net id -> endpoint id -> peer
         self.made: set[str] = set()  # networks whose pair exists on this host
 
-    def validate(self, spec: NetworkSpec, existing: list[Network]) -> dict[str, str]:
+    def validate(self, spec: NetworkSpec, existing: Collection[Network]) -> dict[str, str]:
         """Check the MTU option; the VNI is the cluster's to choose."""
         options = dict(spec.options)
         if MTU_OPTION in options:

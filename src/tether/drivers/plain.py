@@ -7,6 +7,8 @@ serves both, told apart by name.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from tether.drivers.base import JoinInfo
 from tether.model import Endpoint, Network, NetworkSpec
 
@@ -17,7 +19,7 @@ class PlainDriver:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def validate(self, spec: NetworkSpec, existing: list[Network]) -> dict[str, str]:
+    def validate(self, spec: NetworkSpec, existing: Collection[Network]) -> dict[str, str]:
         return dict(spec.options)
 
     async def create_network(self, net: Network) -> None:

@@ -11,7 +11,7 @@ import logging
 import re
 import secrets
 from dataclasses import replace
-from typing import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from tether.drivers.base import Driver
 from tether.drivers.bridge_options import BridgeOptions
@@ -29,6 +29,9 @@ from tether.ipam.allocator import Ipam
 from tether.ipam.pools import validate_requests
 from tether.model import IPAMPool, Network, NetworkSpec, PoolRequest
 from tether.model.network import IPNetwork
+
+if TYPE_CHECKING:
+    from tether.kernel.rtwatch import HostPrefixes
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,7 @@ class Networks:
         ipam: Ipam,
         drivers: dict[str, Driver],
         firewall: Firewall,
-        host_prefixes: Callable[[set[str]], Awaitable[list[IPNetwork]]],
+        host_prefixes: HostPrefixes,
         default_bridge: str = DEFAULT_BRIDGE,
     ) -> None:
         self.state = state
@@ -124,8 +127,7 @@ class Networks:
             raise NotFound(f'plugin "{spec.ipam_driver}" not found')
         validate_requests(spec.pools, spec.enable_ipv6)
         marks = Marks()
-        existing = list(self.state.networks.values())
-        options = driver.validate(spec, existing)
+        options = driver.validate(spec, self.state.networks.values())  # a view: no copy
         marks.mark("validate")
         if spec.driver == "overlay":
             return await self.create_global(spec, options)
@@ -133,7 +135,7 @@ class Networks:
         async with Rollback() as undo:
             pools = await self.ipam.allocate_pools(
                 net_id, spec.pools, enable_ipv6=spec.enable_ipv6,
-                host_prefixes=[*await self.host_prefixes(self.own_links()), *self.global_subnets()]
+                host_prefixes=[*self.foreign_prefixes(), *self.global_subnets()]
                 if spec.driver == "bridge" else [],
                 need_gateway=spec.driver in ("bridge", "macvlan", "ipvlan", "overlay"),
                 default_bridge=predefined and spec.name == "bridge",
@@ -151,7 +153,7 @@ class Networks:
             undo.push(self.firewall.remove_network, net)
             marks.mark("firewall")
             await self.state.add_network(net)
-        self.own_links().update(kernel_links(net))
+        self.own(kernel_links(net))
         marks.mark("store")
         log.info("created network %s (%s)", net.name, net.id[:12])
         log.debug("create of network %s took (ms) %s", net.id[:12], marks)
@@ -162,8 +164,7 @@ class Networks:
         if self.cluster is None:
             raise Unavailable("overlay networks need a cluster store: start tetherd with "
                               "--cluster-store etcd://HOST:PORT and --cluster-advertise IP")
-        return await self.cluster.networks.create(
-            spec, options, await self.host_prefixes(self.own_links()))
+        return await self.cluster.networks.create(spec, options, self.foreign_prefixes())
 
     def global_subnets(self) -> list[IPNetwork]:
         """Overlay subnets: a local bridge must not take one (the host holds no address
@@ -231,11 +232,28 @@ class Networks:
 
     def own_links(self) -> set[str]:
         """Names of the host links this daemon's networks own (the live set: do not change
-        it). Built from the records once, then kept by create and remove, so a create does
-        not walk every network."""
+        it). Built from the records once, then kept by create and remove (`own`, `disown`),
+        so a create does not walk every network; the host-prefix watcher is told the same."""
         if self._links is None:
             self._links = {link for n in self.state.networks.values() for link in kernel_links(n)}
+            self.host_prefixes.own(self._links)
         return self._links
+
+    def own(self, links: Iterable[str]) -> None:
+        links = tuple(links)
+        self.own_links().update(links)
+        self.host_prefixes.own(links)
+
+    def disown(self, links: Iterable[str]) -> None:
+        links = tuple(links)
+        self.own_links().difference_update(links)
+        self.host_prefixes.disown(links)
+
+    def foreign_prefixes(self) -> list[IPNetwork]:
+        """The host's prefixes but those of this daemon's own links (IPAM knows their
+        subnets): other daemons' bridges and leftovers count, tombstones do not."""
+        self.own_links()  # the first call tells the watcher what the records own
+        return self.host_prefixes.foreign_prefixes()
 
     def in_use(self, net: Network) -> bool:
         """Whether any container holds an endpoint with an address (running) on `net`."""
@@ -259,14 +277,20 @@ class Networks:
         if net.scope == "global" and self.cluster is not None:
             await self.cluster.networks.remove(net)
             return
+        marks = Marks()
         await self.state.remove_network(net)
-        self.own_links().difference_update(kernel_links(net))
+        self.disown(kernel_links(net))
+        marks.mark("store")
         await self.firewall.remove_network(net)
+        marks.mark("firewall")
         await self.driver(net.driver).delete_network(net)
+        marks.mark("driver")
         for link in kernel_links(net):
             await self.state.disown_link(link)
         await self.ipam.release_pools(net.id)
+        marks.mark("ipam")
         log.info("removed network %s (%s)", net.name, net.id[:12])
+        log.debug("removal of network %s took (ms) %s", net.id[:12], marks)
 
     async def prune(self, labels: Sequence[str], until: float | None) -> list[str]:
         """Remove every user network without running containers that matches the filters."""

@@ -23,10 +23,8 @@ def _elements(table: str, net: NetRules, verb: str, batch: Batch) -> Batch:
                    [Element(name + name, verdict=net.intra_verdict if verb == "add" else None)])
     if net.internal:
         batch.elements(verb, "inet", table, "internal", [Element(name)])
-    for version in (4, 6):
-        elems = [Element(key, flags) for subnet in net.masq_subnets(version)
-                 for key, flags in nfnl.interval(subnet)]
-        batch.elements(verb, "inet", table, f"masq{version}", elems)
+    if net.masqueraded:
+        batch.elements(verb, "inet", table, "masq", [Element(name)])
     return batch
 
 

@@ -86,9 +86,10 @@ def ports_skeleton(table: str) -> list[str]:
         f"add rule {t} pub_post oifname @bridges ct status dnat iifname @bridges masquerade",
         f"add rule {t} pub_post oifname @bridges ct status dnat ip saddr 127.0.0.0/8 masquerade",
         # with br_netfilter loaded, hairpin is bridged, not routed, and postrouting sees no
-        # input interface: the source address says the packet came from a container
-        f"add rule {t} pub_post oifname @bridges ct status dnat ip saddr @masq4 masquerade",
-        f"add rule {t} pub_post oifname @bridges ct status dnat ip6 saddr @masq6 masquerade",
+        # input interface (iif 0, as for the host's own packets): a source that is not one
+        # of the host's addresses says the packet came from a container
+        f"add rule {t} pub_post oifname @bridges ct status dnat iif 0 fib saddr type != local "
+        "masquerade",
     ]
     return lines
 

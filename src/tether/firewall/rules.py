@@ -9,7 +9,11 @@ Layout (one `inet` table for filtering and NAT, one `bridge` table for icc=false
   tether bridge: to its own bridge, the `intra` verdict; from an internal network, drop; to
   another tether bridge, drop; elsewhere, accept. Traffic into a tether bridge from anywhere
   else is accepted only when it is a reply, as Docker's FORWARD policy DROP does.
-- chain `postrouting`: masquerade sources in `masq4`/`masq6` leaving through a non-tether link.
+- set `masq`: the bridges whose traffic is masqueraded (not --internal, masquerade on).
+- chain `postrouting`: masquerade what comes in from a bridge in `masq` and leaves through a
+  non-tether link. Keyed by bridge name, not by source subnet: a hash set costs the same to
+  add to with 10,000 networks as with one, where the kernel's interval sets (rbtree) took
+  0.04 ms per network with one and 0.32 ms at 9,000.
 - bridge table: `iifname @no_icc_ports` drops IP bridged from a port of an icc=false bridge
   to another port. Ports, not bridges: this kernel lacks `meta ibrname` (NFT_BRIDGE_META),
   so endpoints of icc=false networks add their host veth (`add_endpoint`).
@@ -52,11 +56,11 @@ class NetRules:
         """Traffic between two containers of the network: icc decides."""
         return "accept" if self.icc else "drop"
 
-    def masq_subnets(self, version: int) -> tuple[IPNetwork, ...]:
-        """Subnets whose traffic is masqueraded: none for internal networks."""
-        if self.internal or not self.masquerade:
-            return ()
-        return tuple(s for s in self.subnets if s.version == version)
+    @property
+    def masqueraded(self) -> bool:
+        """Whether traffic from the bridge to the outside is masqueraded: never from an
+        internal network (it goes nowhere else)."""
+        return self.masquerade and not self.internal
 
 
 def _q(name: str) -> str:
@@ -72,8 +76,7 @@ def inet_skeleton(table: str) -> list[str]:
         f"add set {t} bridges {{ type ifname; }}",
         f"add set {t} internal {{ type ifname; }}",
         f"add map {t} intra {{ type ifname . ifname : verdict; }}",
-        f"add set {t} masq4 {{ type ipv4_addr; flags interval; }}",
-        f"add set {t} masq6 {{ type ipv6_addr; flags interval; }}",
+        f"add set {t} masq {{ type ifname; }}",
         f"add chain {t} forward {{ type filter hook forward priority filter; policy accept; }}",
         f"flush chain {t} forward",
         f"add rule {t} forward oifname @bridges ct status dnat accept",
@@ -85,8 +88,7 @@ def inet_skeleton(table: str) -> list[str]:
         f"add rule {t} forward oifname @bridges drop",
         f"add chain {t} postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}",
         f"flush chain {t} postrouting",
-        f"add rule {t} postrouting oifname != @bridges ip saddr @masq4 masquerade",
-        f"add rule {t} postrouting oifname != @bridges ip6 saddr @masq6 masquerade",
+        f"add rule {t} postrouting iifname @masq oifname != @bridges masquerade",
     ]
 
 
@@ -116,11 +118,8 @@ def _elements(table: str, net: NetRules, verb: str) -> list[str]:
     )
     if net.internal:
         lines.append(f"{verb} element {t} internal {{ {b} }}")
-    for version in (4, 6):
-        subnets = net.masq_subnets(version)
-        if subnets:
-            joined = ", ".join(str(s) for s in subnets)
-            lines.append(f"{verb} element {t} masq{version} {{ {joined} }}")
+    if net.masqueraded:
+        lines.append(f"{verb} element {t} masq {{ {b} }}")
     return lines
 
 

@@ -4,8 +4,10 @@ IPAM must never hand out a subnet that overlaps one of the host's own (its addre
 main-table routes). Dumping every link, address and route on each `network create` made the
 create grow with the number of networks: with 1,000 bridges it spent 50 ms reading its own
 bridges back. This watcher subscribes to link, address and route notifications, takes one
-dump, then applies each notification as it comes, so a request costs a walk over links with
-prefixes, and no system call.
+dump, then applies each notification as it comes, so a request costs no system call. The
+caller says which links are its own (`own`, `disown`) and the watcher keeps the others
+apart as notifications arrive, so a request walks only the host's links: subtracting the
+caller's bridges per request (one set operation) still cost 0.4 ms of C at 10,000.
 
 Two kernel facts shape it. IPv4 drops a link's routes without a notification when the link
 goes down or away, so those events drop the link's routes here too. When the socket's buffer
@@ -20,7 +22,7 @@ import ipaddress
 import logging
 import socket
 import struct
-from typing import Callable, Collection
+from typing import Callable, Collection, Iterable
 
 from tether.kernel import rtdump
 
@@ -90,9 +92,13 @@ class HostPrefixes:
         self.names: dict[int, str] = {}
         self.addrs: dict[int, dict[tuple, Prefix]] = {}
         self.routes: dict[int | None, dict[tuple, Prefix]] = {}
-        # name -> ifindex of the links that have prefixes: a request subtracts the caller's
-        # own links from its keys in one set operation, then walks only what is left
+        # name -> ifindex of the links that have prefixes
         self.prefixed: dict[str, int] = {}
+        # the caller's own links (`own`/`disown`), and `prefixed` less those and tombstones:
+        # kept in step by every change, so `foreign()` walks the host's few links, never the
+        # caller's thousands of bridges
+        self.owned: set[str] = set()
+        self.foreign: dict[str, int] = {}
         self.sock: socket.socket | None = None
         self.resyncs = 0
 
@@ -118,7 +124,7 @@ class HostPrefixes:
 
     async def resync(self) -> None:
         self.names, self.addrs, self.routes = await asyncio.to_thread(full_dump)
-        self.prefixed = {}
+        self.prefixed, self.foreign = {}, {}
         for index in {*self.addrs, *self.routes}:
             self._touch(index)
         self.resyncs += 1
@@ -133,8 +139,32 @@ class HostPrefixes:
         name = self._name(index)
         if index in self.addrs or index in self.routes:
             self.prefixed[name] = index
+            if name not in self.owned and not self.is_tombstone(name):
+                self.foreign[name] = index
         elif self.prefixed.get(name) == index:
-            del self.prefixed[name]
+            self._forget(name)
+
+    def _forget(self, name: str) -> None:
+        """`name` no longer has prefixes (or no longer names the link that had them)."""
+        del self.prefixed[name]
+        self.foreign.pop(name, None)
+
+    def own(self, names: Iterable[str]) -> None:
+        """Count `names` as the caller's own links from now on: `foreign()` leaves out
+        their prefixes (the caller's IPAM knows them). A name may be told before its link
+        exists, and stays owned through renames of other links to it."""
+        for name in names:
+            self.owned.add(name)
+            self.foreign.pop(name, None)
+
+    def disown(self, names: Iterable[str]) -> None:
+        """Stop counting `names` as the caller's: a link left with that name (a leftover
+        the caller could not delete) occupies its prefixes again."""
+        for name in names:
+            self.owned.discard(name)
+            index = self.prefixed.get(name)
+            if index is not None and not self.is_tombstone(name):
+                self.foreign[name] = index
 
     def on_readable(self) -> None:
         """Apply every queued notification; on overflow, take a fresh dump."""
@@ -168,7 +198,7 @@ class HostPrefixes:
             index, name, up = link
             old = self._name(index)
             if self.prefixed.get(old) == index:
-                del self.prefixed[old]
+                self._forget(old)
             if mtype == RTM_DELLINK:
                 self.names.pop(index, None)
                 self.addrs.pop(index, None)
@@ -201,15 +231,22 @@ class HostPrefixes:
         return self.prefixes(exclude_links)
 
     def prefixes(self, exclude_links: Collection[str] | None = None) -> list[Prefix]:
+        """The prefixes of every link but `exclude_links` (None: every tether-named link)
+        and tombstones; walks every prefixed link (tests, and callers that own nothing)."""
         if exclude_links is None:
             names: Collection[str] = [n for n in self.prefixed if not self.default_ours(n)]
         else:
-            names = self.prefixed.keys() - exclude_links  # in C, whatever the count
+            names = self.prefixed.keys() - exclude_links
+        return self._collect((n, self.prefixed[n]) for n in names if not self.is_tombstone(n))
+
+    def foreign_prefixes(self) -> list[Prefix]:
+        """`prefixes(self.owned)`, in time proportional to the links that are not owned:
+        a `network create` with 10,000 bridges walks the host's few links, not the bridges."""
+        return self._collect(self.foreign.items())
+
+    def _collect(self, links: Iterable[tuple[str, int]]) -> list[Prefix]:
         found: set[Prefix] = set(self.routes.get(None, {}).values())  # multipath: no link
-        for name in names:
-            if self.is_tombstone(name):
-                continue
-            index = self.prefixed[name]
+        for _, index in links:
             found.update(self.addrs.get(index, {}).values())
             found.update(self.routes.get(index, {}).values())
         return sorted(found, key=lambda n: (n.version, n))
