@@ -67,6 +67,7 @@ async def box(tmp_path, busybox_tarball):
         await b.rt.remove(cid)
         assert not any(os.path.isdir(f"/sys/fs/cgroup/{h}/tether/{cid}")
                        for h in os.listdir("/sys/fs/cgroup"))
+    await b.rt.close()
     subprocess.run(["umount", str(netns)], check=True)
     assert _mounts_under(tmp_path) == []
     runc_state = tmp_path / "exec" / "runc"
@@ -152,3 +153,33 @@ async def test_open_stdin_keeps_sh_alive_and_a_new_runtime_adopts_it(box):
     waiter = asyncio.create_task(fresh.wait_exit(c.id))
     await fresh.kill(c.id, "SIGKILL")
     assert await asyncio.wait_for(waiter, 10) == 137
+    await fresh.close()
+
+
+async def test_runc_runs_away_from_the_daemons_mounts(box):
+    """The rootfs overlay exists only in the container; runc's namespace has no netns pins,
+    neither those made before it (one stacked on another) nor those made after."""
+    pins = box.root / "exec" / "netns"
+    pins.mkdir(parents=True)
+    (pins / "early").touch()
+    for _ in range(2):
+        subprocess.run(["unshare", f"--net={pins / 'early'}", "true"], check=True)
+    c = await box.run("sleep", "60")
+    (pins / "late").touch()
+    subprocess.run(["unshare", f"--net={pins / 'late'}", "true"], check=True)
+    try:
+        assert not any("rootfs" in m or "overlay" in m for m in _mounts_under(box.root))
+        pid = int(open(os.path.join(box.rt.files_dir(c.id), "init.pid")).read())
+        with open(f"/proc/{pid}/mountinfo") as f:
+            root = next(line for line in f if line.split()[4] == "/")
+        assert " - overlay " in root and f"upperdir={box.rt.files_dir(c.id)}/upper" in root
+        ns = await box.rt.mountns.path()
+        with open(os.path.join(os.path.dirname(os.path.dirname(ns)), "mountinfo")) as f:
+            runtime_mounts = f.read()
+        assert str(pins) not in runtime_mounts and str(box.root / "data") not in runtime_mounts
+        shim_pid = int(open(os.path.join(box.rt.files_dir(c.id), "shim.pid")).read())
+        assert os.stat(f"/proc/{shim_pid}/ns/mnt").st_ino == os.stat(ns).st_ino
+        assert os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(box.netns).st_ino
+    finally:
+        for name in ("early", "early", "late"):
+            subprocess.run(["umount", str(pins / name)], check=True)

@@ -3,12 +3,16 @@
 import pytest
 
 from tether.errors import InvalidArgument
-from tether.runtime.bundle import BundleInputs, bundle_config, capabilities, with_network
+from tether.errors import KernelError
+from tether.runtime.bundle import (JOINED_NETNS, BundleInputs, bundle_config, capabilities,
+                                   with_network)
+from tether.runtime.runc import start_error
 from tether.runtime.cgroups import hierarchies
 
 
 def _inputs(**kw):
-    base = dict(cid="c" * 64, rootfs="/run/t/rootfs", hosts="/d/hosts", resolv="/d/resolv.conf",
+    base = dict(cid="c" * 64, rootfs="/run/t/rootfs", lower="/i/rootfs", upper="/d/upper",
+                work="/d/work", hosts="/d/hosts", resolv="/d/resolv.conf",
                 hostname_file="/d/hostname", args=("sh", "-c", "true"), env=("PATH=/bin",),
                 cwd="/srv", hostname="box", netns_path="/run/tether/netns/abc")
     return BundleInputs(**{**base, **kw})
@@ -27,7 +31,7 @@ def test_process_and_root():
 
 def test_namespaces_join_the_sandbox():
     spaces = bundle_config(_inputs())["linux"]["namespaces"]
-    assert {"type": "network", "path": "/run/tether/netns/abc"} in spaces
+    assert {"type": "network", "path": JOINED_NETNS} in spaces
     assert {s["type"] for s in spaces} == {"pid", "ipc", "uts", "mount", "network"}
 
 
@@ -39,8 +43,31 @@ def test_host_network_shares_net_and_uts():
 
 def test_with_network_sets_the_path_at_start():
     cfg = with_network(bundle_config(_inputs(netns_path=None)), "/ns/x", "h2")
-    assert {"type": "network", "path": "/ns/x"} in cfg["linux"]["namespaces"]
+    assert {"type": "network", "path": JOINED_NETNS} in cfg["linux"]["namespaces"]
     assert cfg["hostname"] == "h2"
+
+
+def test_the_rootfs_overlay_is_the_first_mount_and_made_in_the_container():
+    cfg = bundle_config(_inputs())
+    assert cfg["mounts"][0] == {
+        "destination": "/", "type": "overlay", "source": "overlay",
+        "options": ["lowerdir=/i/rootfs,upperdir=/d/upper,workdir=/d/work"]}
+    assert cfg["root"]["path"] == "/run/t/rootfs"
+    with pytest.raises(KernelError):
+        bundle_config(_inputs(upper="/d/a,b"))
+
+
+def test_start_errors_are_classed_as_docker_does():
+    bad = start_error('runc run failed: unable to start container process: exec: "nosuch": '
+                      "executable file not found in $PATH")
+    assert bad.status == 400 and str(bad) == (
+        'OCI runtime create failed: unable to start container process: exec: "nosuch": '
+        "executable file not found in $PATH: unknown")
+    denied = start_error('runc run failed: unable to start container process: exec: "/etc": '
+                         "permission denied")
+    assert denied.status == 400
+    other = start_error("runc run failed: unable to apply cgroup configuration: no space")
+    assert other.status == 500 and "cgroup" in str(other)
 
 
 def test_etc_files_are_bind_mounted():

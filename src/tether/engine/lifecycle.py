@@ -370,6 +370,7 @@ class Lifecycle:
         for task in list(self.watchers):
             task.cancel()
         await asyncio.gather(*self.watchers, return_exceptions=True)
+        await self.runtime.close()
 
 
 def plain_endpoint(ep: Endpoint) -> Endpoint:

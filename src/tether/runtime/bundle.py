@@ -5,13 +5,20 @@ namespaces, the sandbox's network namespace (or the host's when there is none), 
 default capability set (NET_RAW so ping works; NET_ADMIN only with --privileged or
 --cap-add), the sandbox's hosts, resolv.conf and hostname files bind-mounted over /etc, and
 runc's standard /dev. No seccomp profile.
+
+The root is an overlay of the image (lower) and the container's own upper directory, and it
+is the bundle's first mount: runc mounts it over the empty `root.path` inside the container's
+mount namespace, so no namespace but the container's ever holds it (see mountns.py for why
+the daemon's mount table must not grow with its containers). The sandbox's network namespace
+is the one runc is started in (the shim enters it, shim.py), named by JOINED_NETNS: its pin
+is not visible where runc runs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tether.errors import InvalidArgument
+from tether.errors import InvalidArgument, KernelError
 
 DEFAULT_CAPS = (
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
@@ -32,6 +39,8 @@ MASKED_PATHS = (
     "/sys/firmware",
 )
 READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+# runc opens this in its own process, which the shim started inside the sandbox's namespace
+JOINED_NETNS = "/proc/self/ns/net"
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,10 @@ class BundleInputs:
     """Everything the config depends on, resolved by the caller (paths, ids, user)."""
 
     cid: str
-    rootfs: str
+    rootfs: str  # an empty directory: the overlay is mounted over it in the container
+    lower: str
+    upper: str
+    work: str
     hosts: str
     resolv: str
     hostname_file: str
@@ -88,12 +100,22 @@ def process_spec(b: BundleInputs) -> dict:
     }
 
 
+def overlay_options(lower: str, upper: str, work: str) -> str:
+    """The option string of an overlay mount; paths must not hold ',' or ':' (ours are hex)."""
+    for path in (lower, upper, work):
+        if "," in path or ":" in path:
+            raise KernelError(f"overlay path {path!r} holds ',' or ':'")
+    return f"lowerdir={lower},upperdir={upper},workdir={work}"
+
+
 def mounts(b: BundleInputs) -> list[dict]:
     def bind(src: str, dst: str) -> dict:
         return {"destination": dst, "type": "bind", "source": src,
                 "options": ["rbind", "rprivate"]}
     sys_opts = ["nosuid", "noexec", "nodev"] + ([] if b.privileged else ["ro"])
     return [
+        {"destination": "/", "type": "overlay", "source": "overlay",
+         "options": [overlay_options(b.lower, b.upper, b.work)]},
         {"destination": "/proc", "type": "proc", "source": "proc"},
         {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
          "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
@@ -114,7 +136,7 @@ def namespaces(b: BundleInputs) -> list[dict]:
     """The host network also means the host's UTS namespace (hostname), as in Docker."""
     spaces = [{"type": t} for t in ("pid", "ipc", "mount")]
     if b.netns_path:
-        spaces += [{"type": "uts"}, {"type": "network", "path": b.netns_path}]
+        spaces += [{"type": "uts"}, {"type": "network", "path": JOINED_NETNS}]
     return spaces
 
 
@@ -142,8 +164,9 @@ def bundle_config(b: BundleInputs) -> dict:
 
 def with_network(config: dict, netns_path: str | None, hostname: str) -> dict:
     """`config` joined to the sandbox's network namespace (decided only at start)."""
-    b = BundleInputs(cid="", rootfs="", hosts="", resolv="", hostname_file="", args=(), env=(),
-                     cwd="/", hostname=hostname, netns_path=netns_path)
+    b = BundleInputs(cid="", rootfs="", lower="", upper="", work="", hosts="", resolv="",
+                     hostname_file="", args=(), env=(), cwd="/", hostname=hostname,
+                     netns_path=netns_path)
     out = {**config, "linux": {**config["linux"], "namespaces": namespaces(b)}}
     out.pop("hostname", None)
     if netns_path:

@@ -4,7 +4,8 @@ Files of container <id>:
     <data_root>/containers/<id>/   hosts, resolv.conf, hostname (the engine writes them),
                                    upper/ work/ (overlay), config.json (the bundle), logs,
                                    stdin FIFO, shim.pid, init.pid, exit_code, runc.log
-    <exec_root>/containers/<id>/rootfs   the overlay mount (image rootfs + upper)
+    <exec_root>/containers/<id>/rootfs   an empty directory: runc mounts the overlay (image
+                                         rootfs + upper) over it in the container only
     <exec_root>/runc/                    runc's state (--root)
 Every verb is idempotent, and every one works on containers an earlier daemon started.
 """
@@ -25,8 +26,8 @@ from tether.runtime.console import StdinWriter, stdin_held
 from tether.runtime.cgroups import remove_cgroups, sweep_cgroups
 from tether.runtime.execs import ExecProcess, start_exec
 from tether.runtime.files import atomic_write_json, read_json, read_text
-from tether.runtime.mounts import mount_overlay, unmount
-from tether.runtime.rootfs import DEFAULT_PATH, find_executable, not_found_message, resolve_user
+from tether.runtime.mountns import RuntimeNamespace
+from tether.runtime.rootfs import DEFAULT_PATH, resolve_user
 from tether.runtime.signals import parse_signal
 from tether.runtime.watch import DirWatch, wait_pid_exit
 
@@ -41,6 +42,11 @@ class Runtime:
         self.exec_root = os.path.join(exec_root, "containers")
         self.runc_root = os.path.join(exec_root, "runc")
         self.runc = runc
+        self.mountns = RuntimeNamespace(isolate=(os.path.join(exec_root, "netns"),))
+
+    async def close(self) -> None:
+        """Let go of the runtime mount namespace; running containers are not touched."""
+        await self.mountns.close()
 
     # ---- paths ------------------------------------------------------------------------------
 
@@ -68,12 +74,12 @@ class Runtime:
     # ---- prepare and start ------------------------------------------------------------------
 
     async def prepare(self, c: Container, image: Image, image_rootfs: str | None = None) -> None:
-        """Make the container's directories, its bundle config and its overlay rootfs.
+        """Make the container's directories and its bundle config (with the rootfs overlay).
 
         `image_rootfs` defaults to the ImageStore layout next to `data_root`.
 
         Raises:
-            InvalidArgument: the user is unknown to the image. KernelError: the mount failed.
+            InvalidArgument: the user is unknown to the image.
         """
         lower = image_rootfs or os.path.join(os.path.dirname(self.data_root), "images",
                                              image.id.removeprefix("sha256:"), "rootfs")
@@ -84,20 +90,21 @@ class Runtime:
             if not os.path.exists(path):
                 open(path, "a").close()
         uid, gid = resolve_user(lower, c.spec.user or image.user)
-        config = bundle.bundle_config(self._inputs(c, image, uid, gid))
+        config = bundle.bundle_config(self._inputs(c, image, lower, uid, gid))
         await asyncio.to_thread(atomic_write_json, os.path.join(d, "config.json"), config)
         os.makedirs(self.rootfs_path(c.id), exist_ok=True)
-        await asyncio.to_thread(mount_overlay, self.rootfs_path(c.id), lower,
-                                os.path.join(d, "upper"), os.path.join(d, "work"))
 
-    def _inputs(self, c: Container, image: Image, uid: int, gid: int) -> bundle.BundleInputs:
+    def _inputs(self, c: Container, image: Image, lower: str, uid: int,
+                gid: int) -> bundle.BundleInputs:
         env = tuple(c.env or image.env)
         if not any(e.startswith("PATH=") for e in env):
             env = (f"PATH={DEFAULT_PATH}",) + env
         if c.spec.tty and not any(e.startswith("TERM=") for e in env):
             env += ("TERM=xterm",)  # as Docker does for a container with a TTY
         return bundle.BundleInputs(
-            cid=c.id, rootfs=self.rootfs_path(c.id), hosts=self.hosts_path(c.id),
+            cid=c.id, rootfs=self.rootfs_path(c.id), lower=lower,
+            upper=os.path.join(self.files_dir(c.id), "upper"),
+            work=os.path.join(self.files_dir(c.id), "work"), hosts=self.hosts_path(c.id),
             resolv=self.resolv_path(c.id), hostname_file=self.hostname_path(c.id),
             args=(c.path, *c.args) if c.path else (), env=env, hostname=c.hostname,
             cwd=c.spec.working_dir or image.working_dir or "/", uid=uid, gid=gid,
@@ -109,7 +116,8 @@ class Runtime:
         Returns once runc reports the process running. The container outlives the daemon.
 
         Raises:
-            InvalidArgument: the command is not in the image (Docker answers 400 too).
+            InvalidArgument: the command is not in the image or cannot be run (Docker
+                answers 400 too).
             KernelError: runc failed; the sentence is runc's.
         """
         d = self.files_dir(c.id)
@@ -118,13 +126,16 @@ class Runtime:
             raise NotFound(f"container {c.id} has no bundle: prepare it first")
         config = bundle.with_network(config, netns_path, c.hostname)
         await asyncio.to_thread(atomic_write_json, os.path.join(d, "config.json"), config)
-        self._check_command(c.id, config["process"])
+        if not config["process"].get("args"):
+            raise InvalidArgument("No command specified")
+        enter = shim.entry(await self.mountns.path(), netns_path)
         for name in ("init.pid", "exit_code", "shim.pid"):
             _unlink(os.path.join(d, name))
         os.makedirs(self.runc_root, exist_ok=True)
         async with DirWatch(d) as watch:
             with stdin_held(d, c.spec.open_stdin):
-                await shim.launch(d, self.runc, self.runc_root, c.id, shim.Stdio.of(c.spec))
+                await shim.launch(d, self.runc, self.runc_root, c.id, shim.Stdio.of(c.spec),
+                                  enter)
                 await self._until_started(c, watch)
         return int(read_text(os.path.join(d, "init.pid")) or 0)
 
@@ -132,18 +143,10 @@ class Runtime:
         d = self.files_dir(c.id)
         while not os.path.exists(os.path.join(d, "init.pid")):
             if os.path.exists(os.path.join(d, "exit_code")):
-                raise KernelError(self._runc_error(c.id))
+                raise start_error(self._runc_error(c.id))
             if not await watch.changed(START_TIMEOUT):
                 raise KernelError(f"container {c.short_id} did not start within "
                                   f"{START_TIMEOUT:.0f} s")
-
-    def _check_command(self, cid: str, process: dict) -> None:
-        args = process.get("args") or []
-        if not args:
-            raise InvalidArgument("No command specified")
-        if not find_executable(self.rootfs_path(cid), args[0], process["env"], process["cwd"]):
-            raise InvalidArgument("OCI runtime create failed: unable to start container "
-                                  f"process: {not_found_message(args[0])}: unknown")
 
     def _runc_error(self, cid: str) -> str:
         """runc's last error sentence from its JSON log, or a plain fallback."""
@@ -216,7 +219,7 @@ class Runtime:
         return await asyncio.to_thread(sweep_cgroups, keep)
 
     async def cleanup(self, cid: str) -> None:
-        """After exit: delete runc's record, the cgroups, the rootfs mount. Idempotent.
+        """After exit: delete runc's record and the cgroups. Idempotent.
 
         Raises:
             ExceptionGroup: of every KernelError met (the other steps still ran).
@@ -226,18 +229,16 @@ class Runtime:
             rc, _, err = await self._run_runc("delete", "--force", cid)
             if rc != 0 and os.path.isdir(os.path.join(self.runc_root, cid)):
                 errors.append(KernelError(f"runc delete {cid[:12]}: {err.strip()}"))
-        for step in (remove_cgroups, lambda i: unmount(self.rootfs_path(i))):
-            try:
-                await asyncio.to_thread(step, cid)
-            except KernelError as exc:
-                errors.append(exc)
+        try:
+            await asyncio.to_thread(remove_cgroups, cid)
+        except KernelError as exc:
+            errors.append(exc)
         if errors:
             raise ExceptionGroup(f"cleanup of container {cid[:12]}", errors)
 
     def started_ids(self) -> set[str]:
-        """Ids with anything a start leaves: a runc record, a mounted rootfs, a live shim."""
+        """Ids with anything a start leaves: a runc record, a live shim."""
         ids = set(_listdir(self.runc_root))
-        ids |= {cid for cid in _listdir(self.exec_root) if os.path.ismount(self.rootfs_path(cid))}
         return ids | {cid for cid in _listdir(self.data_root) if self._shim_pid(cid)}
 
     def _shim_pid(self, cid: str) -> int:
@@ -311,8 +312,13 @@ class Runtime:
         config = read_json(os.path.join(self.data_root, cid, "config.json"))
         if not isinstance(config, dict):
             raise NotFound(f"No such container: {cid}")
-        return await start_exec([self.runc, "--root", self.runc_root], cid,
-                                self.rootfs_path(cid), config["process"], spec)
+        pid = int(read_text(os.path.join(self.data_root, cid, "init.pid")) or 0)
+        if not pid:
+            raise NotFound(f"container {cid[:12]} has no process")
+        # the container's own view of its rootfs, mounts included (it has no other place)
+        return await start_exec([*shim.entry(await self.mountns.path(), None), self.runc,
+                                 "--root", self.runc_root], cid, f"/proc/{pid}/root",
+                                config["process"], spec)
 
     def stdin_writer(self, cid: str) -> StdinWriter:
         """A writer on the container's stdin FIFO (for an attached client)."""
@@ -342,3 +348,18 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+def start_error(message: str) -> Exception:
+    """runc's failure to start, as Docker words and classes it.
+
+    A command missing from the image or not executable is the caller's mistake (400, and
+    Docker's "OCI runtime create failed: ...: unknown"); anything else is the host's (500).
+    """
+    reason = message.removeprefix("runc run failed: ")
+    if 'exec: "' in reason and any(s in reason for s in _BAD_COMMAND):
+        return InvalidArgument(f"OCI runtime create failed: {reason}: unknown")
+    return KernelError(message)
+
+
+_BAD_COMMAND = ("executable file not found", "no such file or directory", "permission denied")

@@ -1,7 +1,8 @@
 """The per-container shim: a detached POSIX shell that runs `runc run` and keeps its exit code.
 
 Why a shell and not the daemon: the container must outlive the daemon. `setsid -f` forks the
-shim into its own session, re-parented away from the daemon, with none of the daemon's fds.
+shim into its own session, re-parented away from the daemon, with none of the daemon's fds;
+nsenter then puts it in the runtime mount namespace (mountns.py) and the sandbox's netns.
 The shim
     1. records its own pid in shim.pid (a daemon started later waits on it with a pidfd),
     2. gives the container a stdin: the `stdin` FIFO opened read-write, so it never sees EOF
@@ -67,8 +68,17 @@ def shim_argv(directory: str, runc: str, runc_root: str, cid: str, stdio: Stdio)
             stdio.shell_mode()]
 
 
-async def launch(directory: str, runc: str, runc_root: str, cid: str, stdio: Stdio) -> None:
-    """Fork the shim away from the daemon; returns as soon as it is on its own."""
+def entry(mountns: str, netns: str | None) -> list[str]:
+    """nsenter's arguments: runc runs in the runtime mount namespace and, with a sandbox,
+    in its network namespace (bundle.JOINED_NETNS). nsenter opens both files before it
+    enters either, so the netns pin is found in the daemon's mount table."""
+    return ["nsenter", f"--mount={mountns}", *([f"--net={netns}"] if netns else [])]
+
+
+async def launch(directory: str, runc: str, runc_root: str, cid: str, stdio: Stdio,
+                 enter: list[str]) -> None:
+    """Fork the shim away from the daemon, through `enter` (entry()); returns as soon as it
+    is on its own."""
     if stdio.tty and not os.path.exists(os.path.join(directory, "ctl")):
         os.mkfifo(os.path.join(directory, "ctl"), 0o600)
     # The shim's stderr goes to a file: a pipe would be inherited by the forked shim and
@@ -76,7 +86,7 @@ async def launch(directory: str, runc: str, runc_root: str, cid: str, stdio: Std
     log_path = os.path.join(directory, "shim.log")
     with open(log_path, "ab") as log:
         proc = await asyncio.create_subprocess_exec(
-            "setsid", "-f", *shim_argv(directory, runc, runc_root, cid, stdio),
+            "setsid", "-f", *enter, *shim_argv(directory, runc, runc_root, cid, stdio),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=log, cwd=directory, start_new_session=True)
     if await proc.wait() != 0:
