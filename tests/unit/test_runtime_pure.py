@@ -1,4 +1,5 @@
-"""The runtime's pure parts: --change instructions, safe tar extraction, the OCI bundle."""
+"""The runtime's pure parts: --change instructions, safe tar extraction (the OCI bundle:
+test_runtime_bundle.py)."""
 
 import io
 import os
@@ -7,7 +8,6 @@ import tarfile
 import pytest
 
 from tether.errors import InvalidArgument
-from tether.runtime.bundle import BundleInputs, bundle_config, capabilities, with_network
 from tether.runtime.changes import parse_changes
 from tether.runtime.images import normalize_tag
 from tether.runtime.tarsafe import extract
@@ -90,37 +90,3 @@ def test_tags_are_normalised():
     assert normalize_tag("busybox") == "busybox:latest"
     assert normalize_tag("busybox:local") == "busybox:local"
     assert normalize_tag("registry:5000/img") == "registry:5000/img:latest"
-
-
-def inputs(**kw):
-    base = dict(cid="c" * 64, rootfs="/r", hosts="/f/hosts", resolv="/f/resolv",
-                hostname_file="/f/hostname", args=("sleep", "1"), env=("PATH=/bin",),
-                cwd="/", hostname="h1", netns_path="/run/tether/netns/abc")
-    base.update(kw)
-    return BundleInputs(**base)
-
-
-def test_bundle_joins_our_netns_and_binds_etc_files():
-    cfg = bundle_config(inputs())
-    spaces = {n["type"]: n.get("path") for n in cfg["linux"]["namespaces"]}
-    assert spaces["network"] == "/run/tether/netns/abc" and "uts" in spaces
-    assert {"pid", "ipc", "mount"} <= set(spaces)
-    binds = {m["destination"]: m["source"] for m in cfg["mounts"] if m["type"] == "bind"}
-    assert binds == {"/etc/hosts": "/f/hosts", "/etc/resolv.conf": "/f/resolv",
-                     "/etc/hostname": "/f/hostname"}
-    assert cfg["hostname"] == "h1" and cfg["process"]["args"] == ["sleep", "1"]
-    assert "CAP_NET_RAW" in cfg["process"]["capabilities"]["bounding"]
-    assert "CAP_NET_ADMIN" not in cfg["process"]["capabilities"]["bounding"]
-
-
-def test_host_network_shares_the_daemons_namespaces():
-    cfg = with_network(bundle_config(inputs()), None, "h1")
-    types = {n["type"] for n in cfg["linux"]["namespaces"]}
-    assert "network" not in types and "uts" not in types and "hostname" not in cfg
-
-
-def test_capabilities():
-    assert "CAP_NET_ADMIN" in capabilities(False, ("NET_ADMIN",))
-    assert "CAP_SYS_ADMIN" in capabilities(True, ())
-    with pytest.raises(InvalidArgument):
-        capabilities(False, ("NOT_A_CAP",))
