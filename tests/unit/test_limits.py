@@ -38,3 +38,28 @@ def test_budget_warns_once_and_clears_when_the_count_drops(monkeypatch):
     assert len(budget.warnings) == 1
     budget.check(10)
     assert budget.warnings == []
+
+
+def test_budget_rereads_the_thresholds_only_after_a_while_or_a_raise(monkeypatch):
+    import tether.engine.limits as limits
+    reads, now = [], [0.0]
+    current = {"ipv4": (128, 512, 1024), "ipv6": (128, 512, 1024)}
+    monkeypatch.setattr(limits, "read_thresholds", lambda f: reads.append(f) or current[f])
+    raised = []
+    monkeypatch.setattr(NeighbourBudget, "apply", staticmethod(
+        lambda family, result: raised.append((family, result.raise_to))))
+    budget = NeighbourBudget(clock=lambda: now[0])
+    budget.check(10)
+    budget.check(11)
+    assert reads == ["ipv4", "ipv6"]  # the second check read nothing
+    now[0] = limits.REREAD_AFTER
+    budget.check(12)
+    assert len(reads) == 4
+    current["ipv4"] = (16, 32, 64)  # lowered by someone: seen once the window passed
+    budget.check(13)
+    assert raised == []
+    now[0] = 2 * limits.REREAD_AFTER
+    budget.check(13)
+    assert [f for f, _ in raised] == ["ipv4"]
+    budget.check(13)
+    assert reads.count("ipv4") == 4  # a raise makes the next check read again

@@ -61,7 +61,7 @@ class EtcWriter:
         """Rewrite the hosts file of every running container linked to `target`, whose
         address may just have changed."""
         for c in list(self.state.containers.values()):
-            if c.state.running and c.id != target.id and links.links_to(c, target):
+            if c.links and c.state.running and c.id != target.id and links.links_to(c, target):
                 await self.write(c)
 
 

@@ -16,7 +16,9 @@ bridge's own limit (1,023 ports) is refused by the bridge driver, from the kerne
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
+from typing import Callable
 
 from tether.errors import KernelError
 from tether.kernel.sysctl import get_sysctl, set_sysctl
@@ -27,6 +29,9 @@ KERNEL_DEFAULTS = (128, 512, 1024)
 ENTRIES_PER_ENDPOINT = 2
 HEADROOM = 128  # the host's own neighbours
 FAMILIES = ("ipv4", "ipv6")
+# thresholds are read again after this many seconds (a check runs at every start, and six
+# sysctl reads cost more than the rest of it): an admin's change is seen this late at most
+REREAD_AFTER = 5.0
 
 
 @dataclass(frozen=True)
@@ -73,15 +78,26 @@ def read_thresholds(family: str) -> tuple[int, int, int] | None:
 class NeighbourBudget:
     """Keeps the neighbour thresholds ahead of the endpoint count, or says why it cannot."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.warnings: list[str] = []
+        self.clock = clock
+        self.seen: dict[str, tuple[float, tuple[int, int, int] | None]] = {}
+
+    def thresholds(self, family: str) -> tuple[int, int, int] | None:
+        """The family's thresholds as read at most REREAD_AFTER seconds ago."""
+        now = self.clock()
+        seen = self.seen.get(family)
+        if seen is None or now - seen[0] >= REREAD_AFTER:
+            seen = self.seen[family] = (now, read_thresholds(family))
+        return seen[1]
 
     def check(self, endpoints: int) -> None:
         """Act on the plan for `endpoints` in each family; cheap when there is nothing to do."""
         warnings = []
         for family in FAMILIES:
-            result = plan(endpoints, read_thresholds(family))
+            result = plan(endpoints, self.thresholds(family))
             if result.raise_to is not None:
+                self.seen.pop(family, None)  # read what the kernel took, next time
                 self.apply(family, result)
             elif result.warning is not None:
                 warnings.append(result.warning)

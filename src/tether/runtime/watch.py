@@ -43,7 +43,13 @@ class DirWatch:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self._close()
+        # Closing an inotify instance waits for an SRCU grace period: 2 ms on a quiet machine,
+        # 12 ms under load (py-spy, 900 containers). Nobody needs to wait for it.
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(fd)
+            loop.run_in_executor(None, os.close, fd)
 
     def _close(self) -> None:
         if self.fd >= 0:
