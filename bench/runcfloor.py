@@ -3,13 +3,19 @@
 
     bench/runcfloor.py [--count N]      (default 600)
 
-Starts N busybox `sleep` containers with `runc run -d` (no tether, no network plumbing, each
-in a new network namespace), twice: once with every rootfs a plain directory, and once with
-every rootfs a bind mount in runc's own mount namespace, as tether's overlay rootfs is.
-runc's new mount namespace copies every mount of its parent, so the second phase shows what
-the host's growing mount table costs each start; `bench/scale.py`'s container growth is
-measured against these two in the README. Like scale.py, each phase compares the median
-of the first 20 starts (the reference) with the median of the last 20.
+Starts N busybox `sleep` containers with `runc run -d` (no tether, no network plumbing),
+three times:
+  1. every rootfs a plain directory, each container in a new netns: the floor;
+  2. every rootfs a bind mount and every container's netns pinned on a file, both in the
+     namespace runc runs in, as tether had it before runtime/mountns.py: runc's new mount
+     namespace copies every mount of its parent, so this shows what a growing mount table
+     costs each start;
+  3. as tether does now: the rootfs overlay is the bundle's first mount (runc makes it in
+     the container only), the netns pins pile up in this process's namespace, and runc is
+     started with nsenter in the sandbox's netns and in a private mount namespace copied
+     before the first start, without them.
+Like scale.py, each phase compares the median of the first 20 starts (the reference) with
+the median of the last 20.
 """
 
 from __future__ import annotations
@@ -26,15 +32,26 @@ import benchlib
 WINDOW = 20
 
 
-def bundle_config(bundle: str, rootfs: str, cgroup: str) -> None:
-    """`runc spec`'s default config, made to run `sleep` detached in a new netns."""
+def bundle_config(bundle: str, rootfs: str, cgroup: str, netns: str | None = None,
+                  overlay: tuple[str, str, str] | None = None) -> None:
+    """`runc spec`'s default config, made to run `sleep` detached; `netns` names the network
+    namespace to join (none: a new one), `overlay` (lower, upper, work) the root to mount."""
     subprocess.run(["runc", "spec", "--bundle", bundle], check=True)
     path = os.path.join(bundle, "config.json")
     with open(path) as f:
         cfg = json.load(f)
-    cfg["root"] = {"path": rootfs, "readonly": True}
+    cfg["root"] = {"path": rootfs, "readonly": overlay is None}
     cfg["process"].update(args=["sleep", "86400"], terminal=False)
     cfg["linux"]["cgroupsPath"] = cgroup
+    if netns:
+        cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"]
+                                      if n["type"] != "network"]
+        cfg["linux"]["namespaces"].append({"type": "network", "path": netns})
+    if overlay:
+        lower, upper, work = overlay
+        cfg["mounts"].insert(0, {"destination": "/", "type": "overlay", "source": "overlay",
+                                 "options": [f"lowerdir={lower},upperdir={upper},"
+                                             f"workdir={work}"]})
     with open(path, "w") as f:
         json.dump(cfg, f)
 
@@ -47,26 +64,59 @@ def make_rootfs(path: str) -> None:
         os.makedirs(os.path.join(path, d))
 
 
-def phase(work: str, count: int, mounts: bool) -> list[float]:
-    root, rootfs = os.path.join(work, "runc"), os.path.join(work, "rootfs")
+def pin_netns(path: str) -> None:
+    open(path, "w").close()
+    subprocess.run(["unshare", f"--net={path}", "true"], check=True)
+
+
+def prepare(work: str, i: int, style: str) -> tuple[str, list[str]]:
+    """Bundle `i` in `style` (dir, mounts, tether); returns it and the argv before runc."""
+    rootfs = os.path.join(work, "rootfs")
+    bundle = os.path.join(work, "b", str(i))
+    os.makedirs(bundle)
+    cgroup = f"/tether-bench/c{i}"
+    if style == "dir":
+        bundle_config(bundle, rootfs, cgroup)
+        return bundle, []
+    pin = os.path.join(work, "netns", str(i))
+    pin_netns(pin)
+    own = os.path.join(bundle, "rootfs")
+    os.makedirs(own)
+    if style == "mounts":
+        subprocess.run(["mount", "--bind", "-o", "ro", rootfs, own], check=True)
+        bundle_config(bundle, own, cgroup, netns=pin)
+        return bundle, []
+    for d in ("upper", "work"):
+        os.makedirs(os.path.join(bundle, d))
+    bundle_config(bundle, own, cgroup, netns="/proc/self/ns/net", overlay=(
+        rootfs, os.path.join(bundle, "upper"), os.path.join(bundle, "work")))
+    return bundle, ["nsenter", f"--mount={work}/keeper-ns", f"--net={pin}"]
+
+
+def phase(work: str, count: int, style: str) -> list[float]:
+    root = os.path.join(work, "runc")
+    os.makedirs(os.path.join(work, "netns"), exist_ok=True)
+    keeper = None
+    if style == "tether":  # a private copy of this namespace, before any pin or container
+        keeper = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                   "echo ready; exec cat >/dev/null"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert keeper.stdout is not None and keeper.stdout.readline() == b"ready\n"
+        os.symlink(f"/proc/{keeper.pid}/ns/mnt", os.path.join(work, "keeper-ns"))
     times: list[float] = []
     try:
         for i in range(count):
-            bundle = os.path.join(work, "b", str(i))
-            os.makedirs(bundle)
-            own = rootfs
-            if mounts:
-                own = os.path.join(bundle, "rootfs")
-                os.makedirs(own)
-                subprocess.run(["mount", "--bind", "-o", "ro", rootfs, own], check=True)
-            bundle_config(bundle, own, f"/tether-bench/c{i}")
+            bundle, enter = prepare(work, i, style)
             with open(os.path.join(bundle, "err"), "w") as err:
                 times.append(benchlib.timed(lambda: subprocess.run(
-                    ["runc", "--root", root, "run", "-d", "--bundle", bundle, f"c{i}"],
+                    [*enter, "runc", "--root", root, "run", "-d", "--bundle", bundle, f"c{i}"],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                     check=True)))
     finally:
         cleanup(work, root)
+        if keeper is not None:
+            keeper.communicate()
+            os.unlink(os.path.join(work, "keeper-ns"))
     return times
 
 
@@ -75,11 +125,13 @@ def cleanup(work: str, root: str) -> None:
                          text=True).stdout.split()
     for cid in ids:
         subprocess.run(["runc", "--root", root, "delete", "-f", cid], capture_output=True)
-    bundles = os.path.join(work, "b")
+    bundles, pins = os.path.join(work, "b"), os.path.join(work, "netns")
     for name in os.listdir(bundles) if os.path.isdir(bundles) else ():
         own = os.path.join(bundles, name, "rootfs")
         if os.path.isdir(own):  # a bind mount on the same filesystem: ismount() cannot tell
             subprocess.run(["umount", own], capture_output=True)
+    for name in os.listdir(pins) if os.path.isdir(pins) else ():
+        subprocess.run(["umount", os.path.join(pins, name)], capture_output=True)
     for d in sorted(os.listdir("/sys/fs/cgroup")):
         top = os.path.join("/sys/fs/cgroup", d, "tether-bench")
         for dirpath, _, _ in sorted(os.walk(top, topdown=False)):
@@ -87,8 +139,8 @@ def cleanup(work: str, root: str) -> None:
                 os.rmdir(dirpath)
             except OSError:
                 pass
-    shutil.rmtree(os.path.join(work, "b"), ignore_errors=True)
-    shutil.rmtree(root, ignore_errors=True)
+    for d in (bundles, pins, root):
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def rows(what: str, samples: list[float], count: int) -> list[dict]:
@@ -99,6 +151,11 @@ def rows(what: str, samples: list[float], count: int) -> list[dict]:
                          samples[-WINDOW:], reference=first)]
 
 
+PHASES = (("dir", "runc, rootfs a directory"),
+          ("mounts", "runc among every rootfs mount and netns pin (tether before)"),
+          ("tether", "runc in a clean copy, overlay made in the container (tether now)"))
+
+
 def main() -> None:
     benchlib.enter_namespace()
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -107,8 +164,8 @@ def main() -> None:
     out: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="runcfloor-") as work:
         make_rootfs(os.path.join(work, "rootfs"))
-        out += rows("runc, rootfs a directory", phase(work, count, mounts=False), count)
-        out += rows("runc, one mount per container", phase(work, count, mounts=True), count)
+        for style, what in PHASES:
+            out += rows(what, phase(work, count, style), count)
     benchlib.publish("runcfloor", out)
 
 

@@ -105,6 +105,7 @@ class Records:
         self.ttl = ttl
         self.table = Table({}, {}, {}, {})
         self.live: dict[str, Container] = {}
+        self.linking: set[str] = set()  # live containers with --link: their views follow others
         self.added: dict[str, Contribution] = {}
         self.holders: dict[tuple[str, bytes], dict[str, Addresses]] = {}
         self.ptr_holders: dict[tuple[str, bytes], dict[str, bytes]] = {}
@@ -114,11 +115,16 @@ class Records:
         old = self.live.get(c.id)
         self._withdraw(c.id)
         self.live[c.id] = c
+        if c.links:
+            self.linking.add(c.id)
+        else:
+            self.linking.discard(c.id)
         self._add(c.id, contribution(c, networks, self.ttl))
         self._refresh_askers(c, old, networks)
 
     def remove(self, cid: str, networks: Mapping[str, Network]) -> None:
         old = self.live.pop(cid, None)
+        self.linking.discard(cid)
         self._withdraw(cid)
         self.table.askers.pop(cid, None)  # type: ignore[attr-defined]
         if old is not None:
@@ -183,18 +189,20 @@ class Records:
         """Recompute the changed container's view, and that of every container holding a
         link (its private alias may point at the container that changed)."""
         by_name = None
-        for c in self.live.values():
-            if c is new or c.links:
-                if c.links and by_name is None:
-                    by_name = {x.name: x for x in self.live.values()}
-                asker = _asker(c, by_name or {}, self.live, networks, self.ttl)
-                for net in asker.networks:
-                    self.table.names.setdefault(net, {})  # type: ignore[attr-defined]
-                    self.table.ptrs.setdefault(net, {})  # type: ignore[attr-defined]
-                if asker.networks:
-                    self.table.askers[c.id] = asker  # type: ignore[index]
-                else:
-                    self.table.askers.pop(c.id, None)  # type: ignore[attr-defined]
+        askers = [self.live[cid] for cid in self.linking]
+        if new is not None and not new.links:
+            askers.append(new)
+        for c in askers:
+            if c.links and by_name is None:
+                by_name = {x.name: x for x in self.live.values()}
+            asker = _asker(c, by_name or {}, self.live, networks, self.ttl)
+            for net in asker.networks:
+                self.table.names.setdefault(net, {})  # type: ignore[attr-defined]
+                self.table.ptrs.setdefault(net, {})  # type: ignore[attr-defined]
+            if asker.networks:
+                self.table.askers[c.id] = asker  # type: ignore[index]
+            else:
+                self.table.askers.pop(c.id, None)  # type: ignore[attr-defined]
 
 
 def _records(ep: Endpoint, ttl: int) -> Addresses:
