@@ -14,6 +14,8 @@ import socket
 import struct
 import threading
 
+from tether.kernel.nfnl import attr  # the same TLV encoding in every netlink family
+
 RTM_NEWLINK = 16
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x200, 0x400
 NLMSG_ERROR = 2
@@ -27,7 +29,6 @@ IFLA_BRPORT_MODE = 4  # 1: hairpin
 
 NLMSG = struct.Struct("=IHHII")
 IFINFO = struct.Struct("=BxHiII")
-RTA = struct.Struct("=HH")
 _seq = itertools.count(1)
 _seq_lock = threading.Lock()
 
@@ -35,12 +36,6 @@ _seq_lock = threading.Lock()
 def next_seq() -> int:
     with _seq_lock:
         return next(_seq) % 0x7FFFFFFF + 1
-
-
-def attr(kind: int, payload: bytes) -> bytes:
-    """One rtnetlink attribute, padded to 4 bytes."""
-    raw = RTA.pack(4 + len(payload), kind) + payload
-    return raw + bytes(-len(raw) % 4)
 
 
 def setlink(index: int, seq: int, *, up: bool | None = None, master: int | None = None,
