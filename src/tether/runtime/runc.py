@@ -137,7 +137,7 @@ class Runtime:
                 await shim.launch(d, self.runc, self.runc_root, c.id, shim.Stdio.of(c.spec),
                                   enter)
                 await self._until_started(c, watch)
-        return int(read_text(os.path.join(d, "init.pid")) or 0)
+        return self._init_pid(c.id)
 
     async def _until_started(self, c: Container, watch: DirWatch) -> None:
         d = self.files_dir(c.id)
@@ -241,6 +241,10 @@ class Runtime:
         ids = set(_listdir(self.runc_root))
         return ids | {cid for cid in _listdir(self.data_root) if self._shim_pid(cid)}
 
+    def _init_pid(self, cid: str) -> int:
+        """The pid runc recorded for the container's process, 0 when there is none."""
+        return int(read_text(self._file(cid, "init.pid")) or 0)
+
     def _shim_pid(self, cid: str) -> int:
         """The pid of the container's shim if it is alive, else 0."""
         d = os.path.join(self.data_root, cid)
@@ -312,7 +316,7 @@ class Runtime:
         config = read_json(os.path.join(self.data_root, cid, "config.json"))
         if not isinstance(config, dict):
             raise NotFound(f"No such container: {cid}")
-        pid = int(read_text(os.path.join(self.data_root, cid, "init.pid")) or 0)
+        pid = self._init_pid(cid)
         if not pid:
             raise NotFound(f"container {cid[:12]} has no process")
         # the container's own view of its rootfs, mounts included (it has no other place)
