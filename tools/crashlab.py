@@ -8,8 +8,8 @@ tether: the daemon is driven through its API and the kernel is read with `ip`, `
 What a restart after SIGKILL must give (tools/crashcheck.py checks it; `check` returns every
 violation it finds):
 - no leaked kernel object: tagged bridges and veths, netns files, mounts under the daemon's
-  roots, shim processes and runc containers are exactly those of the store's networks and
-  running containers; nftables sets and maps hold exactly their elements;
+  roots, shim and launcher processes and runc containers are exactly those of the store's
+  networks and running containers (the container monitor is the daemon's own); nftables sets and maps hold exactly their elements;
 - no running container lost: every container whose start was acknowledged, and that nobody
   asked to remove since, is running with the same pid, answers its name on 127.0.0.11 and
   its published port;

@@ -1,7 +1,7 @@
 """The runc runtime on real containers: exit codes, logs, exec, stop, adoption, cleanup.
 
 Runs in the test session's private namespaces; each test gets its own data/exec roots and a
-network namespace file, and checks that nothing (mount, runc state, cgroup, shim) remains.
+network namespace file, and checks that nothing (mount, runc state, cgroup, monitor) remains.
 """
 
 from __future__ import annotations
@@ -68,6 +68,11 @@ async def box(tmp_path, busybox_tarball):
         assert not any(os.path.isdir(f"/sys/fs/cgroup/{h}/tether/{cid}")
                        for h in os.listdir("/sys/fs/cgroup"))
     await b.rt.close()
+    for _ in range(100):  # it follows nothing and nobody is connected: it exits
+        if not _processes_naming(str(tmp_path / "exec")):
+            break
+        await asyncio.sleep(0.05)
+    assert not _processes_naming(str(tmp_path / "exec")), "the monitor stayed"
     subprocess.run(["umount", str(netns)], check=True)
     assert _mounts_under(tmp_path) == []
     runc_state = tmp_path / "exec" / "runc"
@@ -81,6 +86,7 @@ async def _logs(rt, cid, **kw):
 async def test_exit_code_and_logs(box):
     c = await box.run("sh", "-c", "echo hi; echo err >&2; exit 3")
     assert await box.rt.wait_exit(c.id) == 3
+    assert not (box.root / "exec" / "runc" / c.id).exists()  # deleted before the exit code
     assert await _logs(box.rt, c.id) == [(1, b"hi\n"), (2, b"err\n")]
     assert await _logs(box.rt, c.id, stderr=False) == [(1, b"hi\n")]
     await box.rt.cleanup(c.id)
@@ -140,20 +146,59 @@ async def test_missing_command_fails_start(box):
         await box.run("nosuch")
 
 
+def _processes_naming(text: str) -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and text in _cmdline(int(p))]
+
+
+def _ppid(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("PPid:"))
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().decode().split("\0")
+    except FileNotFoundError:
+        return []
+
+
 async def test_open_stdin_keeps_sh_alive_and_a_new_runtime_adopts_it(box):
     c = await box.run("sh", open_stdin=True)
     await asyncio.sleep(0.3)
     assert (await box.rt.state(c.id))[0]  # no EOF on stdin: sh is still reading
-    shim_pid = int(open(os.path.join(box.rt.files_dir(c.id), "shim.pid")).read())
-    with open(f"/proc/{shim_pid}/status") as f:
-        ppid = next(int(line.split()[1]) for line in f if line.startswith("PPid:"))
-    assert ppid != os.getpid()  # detached: the daemon's death does not touch it
+    init = int(open(os.path.join(box.rt.files_dir(c.id), "init.pid")).read())
+    monitor = _ppid(init)  # runc has exited: the container is the monitor's child
+    assert "tether-monitor" in _cmdline(monitor) and _ppid(monitor) != os.getpid()
+    assert not _processes_naming(f"{box.root}/data/containers/{c.id}")  # no runc stays
+    await box.rt.close()  # the daemon goes; the monitor stays for its container
     fresh = Runtime(str(box.root / "data"), str(box.root / "exec"))  # "after a restart"
     assert (await fresh.state(c.id))[0]
     waiter = asyncio.create_task(fresh.wait_exit(c.id))
+    await asyncio.sleep(0.1)
     await fresh.kill(c.id, "SIGKILL")
-    assert await asyncio.wait_for(waiter, 10) == 137
+    assert await asyncio.wait_for(waiter, 10) == 137  # recorded by the same monitor
     await fresh.close()
+    for _ in range(100):  # nothing to follow, nobody connected: it exits
+        if not _cmdline(monitor):
+            break
+        await asyncio.sleep(0.05)
+    assert not _cmdline(monitor)
+    box.rt = fresh
+
+
+async def test_a_container_outlives_a_killed_monitor_and_is_still_followed(box):
+    c = await box.run("sleep", "60")
+    init = int(open(os.path.join(box.rt.files_dir(c.id), "init.pid")).read())
+    waiter = asyncio.create_task(box.rt.wait_exit(c.id))
+    await asyncio.sleep(0.1)
+    os.kill(_ppid(init), 9)
+    await asyncio.sleep(0.2)
+    assert (await box.rt.state(c.id))[0] and not waiter.done()
+    await box.rt.kill(c.id, "SIGKILL")
+    assert await asyncio.wait_for(waiter, 10) == 255  # nobody was left to record its code
+    d = await box.run("sh", "-c", "exit 3", cid_char="b")  # a new monitor for new starts
+    assert await asyncio.wait_for(box.rt.wait_exit(d.id), 10) == 3
 
 
 async def test_runc_runs_away_from_the_daemons_mounts(box):
@@ -177,8 +222,6 @@ async def test_runc_runs_away_from_the_daemons_mounts(box):
         with open(os.path.join(os.path.dirname(os.path.dirname(ns)), "mountinfo")) as f:
             runtime_mounts = f.read()
         assert str(pins) not in runtime_mounts and str(box.root / "data") not in runtime_mounts
-        shim_pid = int(open(os.path.join(box.rt.files_dir(c.id), "shim.pid")).read())
-        assert os.stat(f"/proc/{shim_pid}/ns/mnt").st_ino == os.stat(ns).st_ino
         assert os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(box.netns).st_ino
     finally:
         for name in ("early", "early", "late"):

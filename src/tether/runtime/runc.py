@@ -1,12 +1,14 @@
-"""Containers run by runc: prepare a bundle, start it behind a shim, wait, signal, clean up.
+"""Containers run by runc: prepare a bundle, start it (shim.py), wait, signal, clean up.
 
 Files of container <id>:
     <data_root>/containers/<id>/   hosts, resolv.conf, hostname (the engine writes them),
                                    upper/ work/ (overlay), config.json (the bundle), logs,
-                                   stdin FIFO, shim.pid, init.pid, exit_code, runc.log
+                                   stdin FIFO, launch.pid (monitor) or shim.pid (TTY),
+                                   init.pid, exit_code, runc.log
     <exec_root>/containers/<id>/rootfs   an empty directory: runc mounts the overlay (image
                                          rootfs + upper) over it in the container only
     <exec_root>/runc/                    runc's state (--root)
+    <exec_root>/monitor.sock             the container monitor (monitor.py)
 Every verb is idempotent, and every one works on containers an earlier daemon started.
 """
 
@@ -43,9 +45,12 @@ class Runtime:
         self.runc_root = os.path.join(exec_root, "runc")
         self.runc = runc
         self.mountns = RuntimeNamespace(isolate=(os.path.join(exec_root, "netns"),))
+        self.monitor = shim.Monitor(exec_root)
 
     async def close(self) -> None:
-        """Let go of the runtime mount namespace; running containers are not touched."""
+        """Let go of the runtime mount namespace and the monitor; running containers are not
+        touched."""
+        await self.monitor.close()
         await self.mountns.close()
 
     # ---- paths ------------------------------------------------------------------------------
@@ -129,13 +134,19 @@ class Runtime:
         if not config["process"].get("args"):
             raise InvalidArgument("No command specified")
         enter = shim.entry(await self.mountns.path(), netns_path)
-        for name in ("init.pid", "exit_code", "shim.pid"):
+        for name in ("init.pid", "exit_code", "shim.pid", "launch.pid"):
             _unlink(os.path.join(d, name))
         os.makedirs(self.runc_root, exist_ok=True)
+        stdio = shim.Stdio.of(c.spec)
         async with DirWatch(d) as watch:
             with stdin_held(d, c.spec.open_stdin):
-                await shim.launch(d, self.runc, self.runc_root, c.id, shim.Stdio.of(c.spec),
-                                  enter)
+                if stdio.tty:
+                    await shim.launch_pty_shim(d, self.runc, self.runc_root, c.id, enter)
+                else:
+                    await self.monitor.launch(
+                        c.id, d, [*enter, *shim.run_detached(d, self.runc, self.runc_root,
+                                                             c.id)], stdio.stdin_mode(),
+                        after=[self.runc, "--root", self.runc_root, "delete", c.id])
                 await self._until_started(c, watch)
         return self._init_pid(c.id)
 
@@ -162,22 +173,36 @@ class Runtime:
     # ---- exit, state, signals -----------------------------------------------------------------
 
     async def wait_exit(self, cid: str) -> int:
-        """Wait until the container's shim is gone; return the exit code it recorded.
+        """Wait until the container has ended; return the exit code its monitor (or pty
+        shim) recorded.
 
-        A shim that died without recording one (it was killed) yields 255.
+        One that ended with nobody to record it (the shim or the monitor was killed)
+        yields 255.
 
         Raises:
             NotFound: the container was never started.
         """
         d = os.path.join(self.data_root, cid)
-        pid_text = read_text(os.path.join(d, "shim.pid"))
-        if not pid_text:
+        shim_pid = _pid_in(os.path.join(d, "shim.pid"))
+        if not shim_pid and not os.path.exists(os.path.join(d, "launch.pid")):
             raise NotFound(f"container {cid} was never started")
-        pid = int(pid_text)
-        if shim.shim_alive(pid, d):
-            await wait_pid_exit(pid)
-        code = (read_text(os.path.join(d, "exit_code")) or "").strip()
-        return int(code) if code.isdigit() else 255
+        if shim_pid:
+            if shim.runs_for(shim_pid, d):
+                await wait_pid_exit(shim_pid)
+        elif self._exit_code(cid) is None:
+            code = await self.monitor.wait(cid)
+            if code is not None:
+                return code
+            # No monitor follows it (one that died started it): follow the process itself.
+            pid = self._init_pid(cid)
+            if pid and self._exit_code(cid) is None and _in_cgroup_of(pid, cid):
+                await wait_pid_exit(pid)
+        code = self._exit_code(cid)
+        return 255 if code is None else code
+
+    def _exit_code(self, cid: str) -> int | None:
+        text = (read_text(self._file(cid, "exit_code")) or "").strip()
+        return int(text) if text.isdigit() else None
 
     async def state(self, cid: str) -> tuple[bool, int]:
         """(running, pid of the container's init) as runc sees it."""
@@ -237,7 +262,7 @@ class Runtime:
             raise ExceptionGroup(f"cleanup of container {cid[:12]}", errors)
 
     def started_ids(self) -> set[str]:
-        """Ids with anything a start leaves: a runc record, a live shim."""
+        """Ids with anything a start leaves: a runc record, a live shim or launcher."""
         ids = set(_listdir(self.runc_root))
         return ids | {cid for cid in _listdir(self.data_root) if self._shim_pid(cid)}
 
@@ -246,10 +271,14 @@ class Runtime:
         return int(read_text(self._file(cid, "init.pid")) or 0)
 
     def _shim_pid(self, cid: str) -> int:
-        """The pid of the container's shim if it is alive, else 0."""
+        """The pid of the container's pty shim, or of the launcher of a start still under
+        way, if it is alive; else 0."""
         d = os.path.join(self.data_root, cid)
-        text = (read_text(os.path.join(d, "shim.pid")) or "").strip()
-        return int(text) if text.isdigit() and shim.shim_alive(int(text), d) else 0
+        for name in ("shim.pid", "launch.pid"):
+            pid = _pid_in(os.path.join(d, name))
+            if pid and shim.runs_for(pid, d):
+                return pid
+        return 0
 
     async def abandon(self, cid: str, timeout: float = 10.0) -> None:
         """Stop and clean up a container no record holds running: a start (or a removal)
@@ -298,7 +327,7 @@ class Runtime:
         if not os.path.isdir(d):
             raise NotFound(f"No such container: {cid}")
         streams = [(1, "stdout.log")] * stdout + [(2, "stderr.log")] * stderr
-        started = os.path.exists(os.path.join(d, "shim.pid"))
+        started = any(os.path.exists(os.path.join(d, f)) for f in ("shim.pid", "launch.pid"))
         exited = (lambda: self.wait_exit(cid)) if follow and started else None
         exited = until or exited
         async for item in logs.read(d, streams, tail=tail, exited=exited, starts=starts):
@@ -345,6 +374,18 @@ def _listdir(path: str) -> list[str]:
         return os.listdir(path)
     except FileNotFoundError:
         return []
+
+
+def _pid_in(path: str) -> int:
+    text = (read_text(path) or "").strip()
+    return int(text) if text.isdigit() else 0
+
+
+def _in_cgroup_of(pid: int, cid: str) -> bool:
+    """Is `pid` a process of container `cid` (its cgroup path ends in the id), not a
+    recycled pid?"""
+    text = read_text(f"/proc/{pid}/cgroup") or ""
+    return any(line.endswith(f"/{cid}") for line in text.splitlines())
 
 
 def _unlink(path: str) -> None:

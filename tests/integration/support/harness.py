@@ -85,18 +85,31 @@ class DaemonFactory:
         self._baselines[id(d)] = self._snapshot(d)
         return d
 
-    def _snapshot(self, d: TestDaemon) -> kernelstate.Snapshot:
+    def _snapshot(self, d: TestDaemon, monitor: bool = False) -> kernelstate.Snapshot:
+        """With `monitor`, the container monitors of this and every live daemon count as
+        parts of them."""
         exclude = {1, os.getpid()} | ({d.proc.pid} if d.proc else set())
+        if monitor:
+            for daemon in (d, *self.live):
+                exclude |= kernelstate.monitors(daemon.exec_root)
         return kernelstate.snapshot(d.prefix(), d.root, exclude)
 
     def _leftovers(self, d: TestDaemon) -> list[str]:
         """What is new since the daemon became ready; waits a little for it to settle."""
         deadline = time.monotonic() + SETTLE_SECONDS
         while True:
-            found = self._snapshot(d).added_since(self._baselines[id(d)])
+            found = self._snapshot(d, monitor=True).added_since(self._baselines[id(d)])
             if not found or time.monotonic() > deadline:
                 return found
             time.sleep(0.2)
+
+    def _monitor_gone(self, d: TestDaemon) -> bool:
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while kernelstate.monitors(d.exec_root):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def finish(self, d: TestDaemon) -> list[str]:
         """Remove everything through the API, check for leftovers, stop and wipe the daemon."""
@@ -117,6 +130,9 @@ class DaemonFactory:
             rc, problems = None, problems + [str(e).splitlines()[0]]
         if rc not in (0, None) and not problems:
             problems.append(f"tetherd exited with status {rc} on SIGTERM")
+        if alone and not problems and not self._monitor_gone(d):
+            problems.append("the container monitor stayed after the daemon stopped with no "
+                            f"container: {sorted(kernelstate.monitors(d.exec_root))}")
         if alone:
             left = self._snapshot(d)
             kernelstate.clean(d.prefix(), d.root, left.orphans - self._baselines[id(d)].orphans)

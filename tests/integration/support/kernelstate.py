@@ -71,6 +71,21 @@ def orphans(exclude: set[int]) -> frozenset[int]:
     return frozenset(found)
 
 
+def monitors(exec_root: Path) -> frozenset[int]:
+    """The container monitor of the daemon with this exec root (runtime/monitor.py): a part
+    of the daemon while it runs, so no leftover then."""
+    found = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                argv = Path(f"/proc/{name}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"tether-monitor" in argv and str(exec_root).encode() in argv:
+                found.add(int(name))
+    return frozenset(found)
+
+
 def cmdline(pid: int) -> str:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
