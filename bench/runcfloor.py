@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """The floor under container start at scale: runc alone, as containers accumulate.
 
-    bench/runcfloor.py [--count N]      (default 600)
+    bench/runcfloor.py [--count N]      (default 1000, as bench/scale.py)
 
 Starts N busybox `sleep` containers with `runc run -d` (no tether, no network plumbing),
-three times:
+four times:
   1. every rootfs a plain directory, each container in a new netns: the floor;
   2. every rootfs a bind mount and every container's netns pinned on a file, both in the
      namespace runc runs in, as tether had it before runtime/mountns.py: runc's new mount
@@ -13,7 +13,10 @@ three times:
   3. as tether does now: the rootfs overlay is the bundle's first mount (runc makes it in
      the container only), the netns pins pile up in this process's namespace, and runc is
      started with nsenter in the sandbox's netns and in a private mount namespace copied
-     before the first start, without them.
+     before the first start, without them;
+  4. as 3, but with `runc run` in the foreground, one runc process kept alive per container
+     as tether's shims had it before runtime/monitor.py: the start is timed until runc has
+     written the pid file.
 Like scale.py, each phase compares the median of the first 20 starts (the reference) with
 the median of the last 20.
 """
@@ -26,6 +29,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 import benchlib
 
@@ -97,27 +101,47 @@ def phase(work: str, count: int, style: str) -> list[float]:
     root = os.path.join(work, "runc")
     os.makedirs(os.path.join(work, "netns"), exist_ok=True)
     keeper = None
-    if style == "tether":  # a private copy of this namespace, before any pin or container
+    if style in ("tether", "foreground"):  # a private copy of this namespace, before any pin or container
         keeper = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
                                    "echo ready; exec cat >/dev/null"],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert keeper.stdout is not None and keeper.stdout.readline() == b"ready\n"
         os.symlink(f"/proc/{keeper.pid}/ns/mnt", os.path.join(work, "keeper-ns"))
     times: list[float] = []
+    alive: list[subprocess.Popen] = []
     try:
         for i in range(count):
             bundle, enter = prepare(work, i, style)
             with open(os.path.join(bundle, "err"), "w") as err:
+                if style == "foreground":
+                    times.append(benchlib.timed(lambda: alive.append(start_foreground(
+                        [*enter, "runc", "--root", root, "run"], bundle, f"c{i}", err))))
+                    continue
                 times.append(benchlib.timed(lambda: subprocess.run(
                     [*enter, "runc", "--root", root, "run", "-d", "--bundle", bundle, f"c{i}"],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                     check=True)))
     finally:
         cleanup(work, root)
+        for proc in alive:
+            proc.wait()
         if keeper is not None:
             keeper.communicate()
             os.unlink(os.path.join(work, "keeper-ns"))
     return times
+
+
+def start_foreground(argv: list[str], bundle: str, cid: str, err) -> subprocess.Popen:
+    """`runc run` left running; returns once it has written the container's pid file."""
+    pid_file = os.path.join(bundle, "init.pid")
+    proc = subprocess.Popen([*argv, "--pid-file", pid_file, "--bundle", bundle, cid],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                            start_new_session=True)
+    while not os.path.exists(pid_file):
+        if proc.poll() is not None:
+            raise RuntimeError(f"runc run {cid} exited with {proc.returncode}")
+        time.sleep(0.0002)
+    return proc
 
 
 def cleanup(work: str, root: str) -> None:
@@ -153,13 +177,15 @@ def rows(what: str, samples: list[float], count: int) -> list[dict]:
 
 PHASES = (("dir", "runc, rootfs a directory"),
           ("mounts", "runc among every rootfs mount and netns pin (tether before)"),
-          ("tether", "runc in a clean copy, overlay made in the container (tether now)"))
+          ("tether", "runc in a clean copy, overlay made in the container (tether now)"),
+          ("foreground", "as tether now, but runc kept in the foreground per container "
+                         "(tether before the monitor)"))
 
 
 def main() -> None:
     benchlib.enter_namespace()
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--count", type=int, default=600)
+    p.add_argument("--count", type=int, default=1000)
     count = max(p.parse_args().count, 2 * WINDOW)
     out: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="runcfloor-") as work:
