@@ -268,7 +268,7 @@ class Runtime:
 
     def _init_pid(self, cid: str) -> int:
         """The pid runc recorded for the container's process, 0 when there is none."""
-        return int(read_text(self._file(cid, "init.pid")) or 0)
+        return _pid_in(self._file(cid, "init.pid"))
 
     def _shim_pid(self, cid: str) -> int:
         """The pid of the container's pty shim, or of the launcher of a start still under
