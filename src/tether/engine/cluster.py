@@ -55,6 +55,9 @@ class Cluster:
         self.watchers: set = set()  # live watches, ended when the store comes back
         self.publishing = asyncio.Lock()  # orders this host's endpoint writes
         self.withdrawn: set[str] = set()  # endpoint ids taken back: never to be re-put
+        # endpoint id -> what was put for it, until withdrawn: a container still starting is
+        # not running in the state yet, and a republish must not delete its record
+        self.published: dict[str, tuple[Container, Endpoint]] = {}
         self.networks = GlobalNetworks(self)
 
     @property
@@ -66,7 +69,7 @@ class Cluster:
         self.host_id = engine.daemon_id
         self.driver.local_address = self.advertise
         try:  # networks first: re-publishing adopted containers' endpoints needs them
-            await self.on_network(None, (await self.store.list_at(keys.NETWORKS))[0])
+            await self.on_network(None, *await self.store.list_at(keys.NETWORKS))
             await self.register()
         except Unavailable as exc:
             log.warning("cluster store unreachable at start, retrying: %s", exc)
@@ -133,8 +136,8 @@ class Cluster:
         were added or removed while it could not be told). Serialised with publish and
         withdraw: a removal racing this must not see its endpoint put back."""
         async with self.publishing:
-            wanted = {ep.id: (c, ep) for c, ep in self.local_endpoints()
-                      if ep.id not in self.withdrawn}
+            wanted = {**self.published, **{ep.id: (c, ep) for c, ep in self.local_endpoints()}}
+            wanted = {k: v for k, v in wanted.items() if k not in self.withdrawn}
             mine = [(k, EndpointRecord.decode(v)) for k, v, _ in
                     await self.store.list(keys.ENDPOINTS)]
             for key, rec in mine:
@@ -155,6 +158,7 @@ class Cluster:
         """Tell every host about a local endpoint (Unavailable when etcd is unreachable)."""
         async with self.publishing:
             await self._put(c, ep)
+            self.published[ep.id] = (c, ep)
 
     async def _put(self, c: Container, ep: Endpoint) -> None:
         if not self.lease:
@@ -179,6 +183,7 @@ class Cluster:
     async def withdraw(self, ep: Endpoint) -> None:
         """Take a local endpoint back; never published again, even by a racing republish."""
         self.withdrawn.add(ep.id)
+        self.published.pop(ep.id, None)
         async with self.publishing:
             await self.store.delete(endpoint_key(ep.network_id, ep.id))
 
@@ -206,12 +211,12 @@ class Cluster:
         while True:
             try:
                 items, rev = await self.store.list_at(prefix)
-                await apply(None, items)
+                await apply(None, items, rev)
                 watcher = self.store.watch(prefix, start_revision=rev + 1)
                 self.watchers.add(watcher)
                 try:
                     async for event in watcher:
-                        await apply(event, None)
+                        await apply(event, None, event.revision)
                 finally:
                     self.watchers.discard(watcher)
                     await watcher.aclose()
@@ -221,21 +226,27 @@ class Cluster:
                 log.exception("applying %s changes failed", prefix)
             await asyncio.sleep(RETRY)
 
-    async def on_network(self, event, items) -> None:
+    async def on_network(self, event, items, rev: int) -> None:
+        """Apply a listing of every network at `rev`, or one change at `rev`. This host's
+        own create or remove may be newer than a listing taken just before it: GlobalNetworks
+        keeps the newer of the two."""
+        nets = self.networks
         if items is not None:
-            present = {decode(Network, v).id: decode(Network, v) for _, v, _ in items}
+            present = {n.id: n for n in (decode(Network, v) for _, v, _ in items)}
             for net in list(self.engine.state.networks.values()):
                 if net.scope == "global" and net.id not in present:
-                    await self.networks.forget(net)
+                    await nets.forget(net, rev)
             for net in present.values():
-                await self.networks.mirror(net)
+                await nets.mirror(net, rev)
+            nets.settled(rev)
             return
         if event.value is not None:
-            await self.networks.mirror(decode(Network, event.value))
+            await nets.mirror(decode(Network, event.value), rev)
         elif (net := self.engine.state.networks.get(event.key[len(keys.NETWORKS):])):
-            await self.networks.forget(net)
+            await nets.forget(net, rev)
+        nets.settled(rev, event.key[len(keys.NETWORKS):])
 
-    async def on_endpoint(self, event, items) -> None:
+    async def on_endpoint(self, event, items, rev: int) -> None:
         if items is not None:
             records = {r.endpoint_id: r for r in
                        (EndpointRecord.decode(v) for _, v, _ in items) if r.host != self.host_id}

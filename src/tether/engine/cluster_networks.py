@@ -42,6 +42,9 @@ class GlobalNetworks:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self.ipam = Ipam(cluster.store)
+        # network id -> store revision of the newest change applied to it here (a create,
+        # a remove, an event, a listing); a removed one stays until the store has caught up
+        self.revisions: dict[str, int] = {}
 
     @property
     def state(self):
@@ -61,13 +64,13 @@ class GlobalNetworks:
             net = replace(Networks.build(net_id, spec, {**options, VNI_OPTION: str(vni)}, pools),
                           scope="global")
             try:
-                await self.cluster.store.commit([
+                rev = await self.cluster.store.commit([
                     Put(keys.NETWORK_NAMES + net.name, net.id.encode(), expect_rev=0),
                     Put(keys.NETWORKS + net.id, encode(net), expect_rev=0),
                 ])
             except CasFailed:
                 raise Conflict(f"network with name {net.name} already exists") from None
-        await self.mirror(net)
+        await self.mirror(net, rev)
         log.info("created overlay network %s (%s), VNI %d", net.name, net.id[:12], vni)
         return net
 
@@ -89,19 +92,33 @@ class GlobalNetworks:
         if busy:
             raise Forbidden(f"error while removing network: network {net.name} id {net.id} "
                             "has active endpoints")
-        await self.cluster.store.commit([
+        rev = await self.cluster.store.commit([
             Delete(keys.NETWORK_NAMES + net.name), Delete(keys.NETWORKS + net.id),
             Delete(keys.VNIS + net.options.get(VNI_OPTION, "")),
         ])
         await self.ipam.release_pools(net.id)
-        await self.forget(net)
+        await self.forget(net, rev)
         log.info("removed overlay network %s (%s)", net.name, net.id[:12])
 
-    async def mirror(self, net: Network) -> None:
-        """Show a global network on this host (idempotent); re-make its pair if local
-        containers already use it (a daemon restart)."""
+    def newer(self, net_id: str, rev: int) -> bool:
+        """Whether a change at `rev` is news here; if so it becomes the newest."""
+        if self.revisions.get(net_id, 0) > rev:
+            return False
+        self.revisions[net_id] = rev
+        return True
+
+    def settled(self, rev: int, net_id: str | None = None) -> None:
+        """The store has shown everything up to `rev` (for `net_id`, or for every network):
+        removals that old need no remembering."""
+        for nid in [net_id] if net_id is not None else list(self.revisions):
+            if nid not in self.state.networks and self.revisions.get(nid, rev + 1) <= rev:
+                del self.revisions[nid]
+
+    async def mirror(self, net: Network, rev: int) -> None:
+        """Show a global network on this host (idempotent) unless it changed here after
+        `rev`; re-make its pair if local containers already use it (a daemon restart)."""
         state = self.state
-        if state.networks.get(net.id) == net:
+        if not self.newer(net.id, rev) or state.networks.get(net.id) == net:
             return
         state.networks[net.id] = net
         state.network_ids.setdefault(net.name, net.id)
@@ -114,7 +131,10 @@ class GlobalNetworks:
                     await self.cluster.engine.discovery.update(c)
         self.cluster.refresh_network(net.id)
 
-    async def forget(self, net: Network) -> None:
+    async def forget(self, net: Network, rev: int) -> None:
+        """Take a global network off this host unless it changed here after `rev`."""
+        if not self.newer(net.id, rev):
+            return
         state = self.state
         state.networks.pop(net.id, None)
         if state.network_ids.get(net.name) == net.id:
