@@ -8,10 +8,16 @@
 Everything goes through the Engine API of one fresh tetherd, one request per connection as the
 docker CLI makes them. Containers: busybox `sleep` on one user-defined bridge network, created
 and started one after the other, then force-removed in the same order. Networks: bridges with
-no containers, created then removed. For each phase the table compares the median of the
-first 20 operations (the reference) with the median of the last 20, so a ratio near 1 means
-the operation does not grow with what already exists (target: at most 1.2). The daemon's
-memory is its resident set (VmRSS) before and after each population, per object.
+no containers, created then removed. Each phase runs `--rounds` times (fill, then empty), so
+the windows at few and at many objects alternate in time: this machine's speed drifts by a
+third from one minute to the next, and a single first-versus-last comparison measured that
+drift as much as any growth (bare runc's 981st-1,000th starts cost 1.51x its first 20 in
+one run and 0.93x in the next, minutes apart). For
+each phase the table pools the first 20 operations of every round (the reference) and the
+last 20 of every round, and gives the ratio of each round on its own (min/median/max over
+the rounds); a ratio near 1 means the operation does not grow with what already exists
+(target: at most 1.2). The daemon's memory is its resident set (VmRSS) before and after the
+first round's population, per object.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import time
 import benchlib
 
 WINDOW = 20
+ROUNDS = 3
+RATIOS = "scale: last 20 operations over the first 20, each round on its own (lower is better)"
 IMAGE = "busybox:local"
 SCALE_NET = {"Name": "scale", "Driver": "bridge",
              "IPAM": {"Config": [{"Subnet": "10.224.0.0/16"}]}}
@@ -48,14 +56,20 @@ def timed_ops(n: int, op, progress: str) -> list[float]:
     return samples
 
 
-def window_rows(group: str, what: str, samples: list[float], count: int) -> list[dict]:
-    """The first and last WINDOW operations of a phase, the first being the reference."""
+def window_rows(group: str, what: str, rounds: list[list[float]], count: int) -> list[dict]:
+    """The first and last WINDOW operations of every round, pooled, the first being the
+    reference; then each round's own ratio of the two medians."""
     first = f"{what}: ops 1-{WINDOW}"
     return [
-        benchlib.row(group, first, samples[:WINDOW]),
-        benchlib.row(group, f"{what}: ops {count - WINDOW + 1}-{count}", samples[-WINDOW:],
+        benchlib.row(group, first, [s for r in rounds for s in r[:WINDOW]]),
+        benchlib.row(group, f"{what}: ops {count - WINDOW + 1}-{count}",
+                     [s for r in rounds for s in r[-WINDOW:]], reference=first),
+        benchlib.row(group, f"{what}: all {count}", [s for r in rounds for s in r],
                      reference=first),
-        benchlib.row(group, f"{what}: all {count}", samples, reference=first),
+        benchlib.row(RATIOS, f"{what}, {count}: ops {count - WINDOW + 1}-{count} over ops "
+                     f"1-{WINDOW}, one value per round",
+                     [statistics.median(r[-WINDOW:]) / statistics.median(r[:WINDOW])
+                      for r in rounds], unit="x"),
     ]
 
 
@@ -64,51 +78,65 @@ def memory_row(group: str, what: str, before: int, after: int, count: int) -> di
     return benchlib.row(group, what, [per], unit="KiB")
 
 
-def containers_phase(d, count: int) -> list[dict]:
+def containers_phase(d, count: int, rounds: int = ROUNDS) -> list[dict]:
     group = f"scale: {count} containers on one bridge (ms, lower is better)"
     net_id = benchlib.check(d.api("POST", "/networks/create", SCALE_NET), "network").json()["Id"]
-    ids: list[str] = []
+    starts: list[list[float]] = []
+    removes: list[list[float]] = []
+    memory: dict = {}
+    for k in range(rounds):
+        ids: list[str] = []
 
-    def run(i: int) -> None:
-        body = {"Image": IMAGE, "Cmd": ["sleep", "86400"],
-                "HostConfig": {"NetworkMode": "scale"}}
-        cid = benchlib.check(d.api("POST", f"/containers/create?name=s{i}", body),
-                             "container create").json()["Id"]
-        benchlib.check(d.api("POST", f"/containers/{cid}/start"), "container start")
-        ids.append(cid)
+        def run(i: int) -> None:
+            body = {"Image": IMAGE, "Cmd": ["sleep", "86400"],
+                    "HostConfig": {"NetworkMode": "scale"}}
+            cid = benchlib.check(d.api("POST", f"/containers/create?name=s{i}", body),
+                                 "container create").json()["Id"]
+            benchlib.check(d.api("POST", f"/containers/{cid}/start"), "container start")
+            ids.append(cid)
 
-    before = rss_kib(d.proc.pid)
-    starts = timed_ops(count, run, "create+start")
-    after = rss_kib(d.proc.pid)
-    removes = timed_ops(count, lambda i: benchlib.check(
-        d.api("DELETE", f"/containers/{ids[i]}?force=1"), "container rm"), "rm -f")
+        before = rss_kib(d.proc.pid)
+        starts.append(timed_ops(count, run, f"round {k + 1}/{rounds}: create+start"))
+        memory.setdefault("after", rss_kib(d.proc.pid))
+        memory.setdefault("before", before)
+        removes.append(timed_ops(count, lambda i: benchlib.check(
+            d.api("DELETE", f"/containers/{ids[i]}?force=1"), "container rm"),
+            f"round {k + 1}/{rounds}: rm -f"))
     benchlib.check(d.api("DELETE", f"/networks/{net_id}"), "network rm")
     return [
         *window_rows(group, "create+start", starts, count),
         *window_rows(group, "rm -f (oldest first)", removes, count),
         memory_row("scale: daemon memory per object (KiB, lower is better)",
-                   f"per running container ({count} on one bridge)", before, after, count),
+                   f"per running container ({count} on one bridge)", memory["before"],
+                   memory["after"], count),
     ]
 
 
-def networks_phase(d, count: int) -> list[dict]:
+def networks_phase(d, count: int, rounds: int = ROUNDS) -> list[dict]:
     group = f"scale: {count} networks on one host (ms, lower is better)"
-    ids: list[str] = []
+    creates: list[list[float]] = []
+    removes: list[list[float]] = []
+    memory: dict = {}
+    for k in range(rounds):
+        ids: list[str] = []
 
-    def create(i: int) -> None:
-        ids.append(benchlib.check(d.api("POST", "/networks/create", {"Name": f"n{i}"}),
-                                  "network create").json()["Id"])
+        def create(i: int) -> None:
+            ids.append(benchlib.check(d.api("POST", "/networks/create", {"Name": f"n{i}"}),
+                                      "network create").json()["Id"])
 
-    before = rss_kib(d.proc.pid)
-    creates = timed_ops(count, create, "network create")
-    after = rss_kib(d.proc.pid)
-    removes = timed_ops(count, lambda i: benchlib.check(
-        d.api("DELETE", f"/networks/{ids[i]}"), "network rm"), "network rm")
+        before = rss_kib(d.proc.pid)
+        creates.append(timed_ops(count, create, f"round {k + 1}/{rounds}: network create"))
+        memory.setdefault("after", rss_kib(d.proc.pid))
+        memory.setdefault("before", before)
+        removes.append(timed_ops(count, lambda i: benchlib.check(
+            d.api("DELETE", f"/networks/{ids[i]}"), "network rm"),
+            f"round {k + 1}/{rounds}: network rm"))
     return [
         *window_rows(group, "network create", creates, count),
         *window_rows(group, "network rm (oldest first)", removes, count),
         memory_row("scale: daemon memory per object (KiB, lower is better)",
-                   f"per network ({count} networks)", before, after, count),
+                   f"per network ({count} networks)", memory["before"], memory["after"],
+                   count),
     ]
 
 
@@ -116,6 +144,8 @@ def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--containers", type=int, default=1000)
     p.add_argument("--networks", type=int, default=10000)
+    p.add_argument("--rounds", type=int, default=ROUNDS,
+                   help=f"fill-and-empty rounds per phase (default {ROUNDS})")
     p.add_argument("--quick", action="store_true", help="200 containers, 1,000 networks")
     args = p.parse_args()
     if args.quick:
@@ -132,9 +162,9 @@ def main() -> None:
     rows: list[dict] = []
     with benchlib.daemon(busybox=True) as d:
         if args.containers:
-            rows += containers_phase(d, args.containers)
+            rows += containers_phase(d, args.containers, args.rounds)
         if args.networks:
-            rows += networks_phase(d, args.networks)
+            rows += networks_phase(d, args.networks, args.rounds)
     print(f"scale: {time.monotonic() - started:.0f} s")
     benchlib.publish("scale", rows)
 

@@ -47,6 +47,44 @@ async def test_netns_with_ipv6_keeps_it(tmp_path):
         await netns.remove_netns(path)
 
 
+async def test_sysctls_of_many_namespaces_through_a_replaced_private_proc(tmp_path,
+                                                                           monkeypatch):
+    """Sandboxes' sysctls go through a private procfs (see kernel/sysctl), renewed every
+    REUSE lookups: each namespace still gets its own values, the daemon's are untouched."""
+    made = []
+    real = sysctl._ns.detached_mount
+    monkeypatch.setattr(sysctl._ns, "detached_mount", lambda t: made.append(real(t)) or made[-1])
+    monkeypatch.setattr(sysctl, "_PROC_SYS", sysctl._ProcSys())
+    paths = [str(tmp_path / f"ns{i}") for i in range(sysctl.REUSE // 2 + 3)]
+    try:
+        for path in paths:  # two writes per namespace: one replacement on the way
+            await netns.create_netns(path)
+        assert len(made) == 2 and sysctl._PROC_SYS._mount == made[-1]
+        for path in paths:
+            assert in_ns(path, "cat", "/proc/sys/net/ipv6/conf/all/disable_ipv6").strip() == "1"
+        assert sysctl.get_sysctl("net.ipv6.conf.all.disable_ipv6") == "0"
+    finally:
+        for path in paths:
+            await netns.remove_netns(path)
+
+
+async def test_sysctls_fall_back_to_the_hosts_proc(tmp_path, monkeypatch):
+    def refused(fstype):
+        raise PermissionError(1, "fsopen: Operation not permitted")
+
+    monkeypatch.setattr(sysctl, "_PROC_SYS", sysctl._ProcSys())
+    monkeypatch.setattr(sysctl._ns, "detached_mount", refused)
+    path = str(tmp_path / "nsf")
+    await netns.create_netns(path)
+    try:
+        assert sysctl._PROC_SYS._mount is None
+        assert in_ns(path, "cat", "/proc/sys/net/ipv6/conf/default/disable_ipv6").strip() == "1"
+        with pytest.raises(KernelError, match="cannot read net.ipv4.nonexistent"):
+            sysctl.get_sysctl("net.ipv4.nonexistent")
+    finally:
+        await netns.remove_netns(path)
+
+
 async def test_bridge_is_idempotent_and_excluded_from_host_prefixes():
     addrs = [ipaddress.ip_interface("10.232.0.1/24"), ipaddress.ip_interface("fd00:232::1/64")]
     try:

@@ -134,8 +134,7 @@ class Engine:
 
     def check_limits(self) -> None:
         """Keep the kernel's shared neighbour table ahead of the endpoints (engine.limits)."""
-        self.neighbours.check(sum(
-            len(c.endpoints) for c in self.state.containers.values() if c.state.running))
+        self.neighbours.check(self.state.running_endpoints)
 
     async def stop_container(self, ref: str, timeout: int | None, signal: str | None) -> None:
         c = self.containers.get(ref)

@@ -60,8 +60,9 @@ class EtcWriter:
     async def relink(self, target: Container) -> None:
         """Rewrite the hosts file of every running container linked to `target`, whose
         address may just have changed."""
-        for c in list(self.state.containers.values()):
-            if c.links and c.state.running and c.id != target.id and links.links_to(c, target):
+        for cid in list(self.state.linking):
+            c = self.state.containers.get(cid)
+            if c and c.state.running and cid != target.id and links.links_to(c, target):
                 await self.write(c)
 
 

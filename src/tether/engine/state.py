@@ -37,6 +37,10 @@ class State:
     container_ids: dict[str, str] = field(default_factory=dict)
     # every record change below is published here as Docker's events (engine.eventlog)
     events: EventBus = field(default_factory=EventBus)
+    # endpoints of running containers, counted as records change (the neighbour budget
+    # reads it on every start: no scan of every container)
+    running_endpoints: int = 0
+    linking: set[str] = field(default_factory=set)  # ids of containers with --link
 
     async def load(self) -> None:
         for _, value, _ in await self.store.list(NETWORKS):
@@ -47,6 +51,7 @@ class State:
             c = decode(Container, value)
             self.containers[c.id] = c
             self.container_ids[c.name] = c.id
+            self.changed_counts(None, c)
 
     async def add_network(self, net: Network) -> None:
         """Record a new network; Conflict when its name is taken (even by a racing create)."""
@@ -82,7 +87,15 @@ class State:
         self.changed(None, c)
 
     def changed(self, old: Container | None, new: Container | None) -> None:
+        self.changed_counts(old, new)
         self.events.publish(eventlog.container_changed(old, new, self.networks))
+
+    def changed_counts(self, old: Container | None, new: Container | None) -> None:
+        self.running_endpoints += running_endpoints(new) - running_endpoints(old)
+        if old is not None:
+            self.linking.discard(old.id)
+        if new is not None and new.links:
+            self.linking.add(new.id)
 
     def name_conflict(self, name: str) -> str:
         owner = self.container_ids.get(name, "")
@@ -141,3 +154,7 @@ class State:
         except CasFailed:
             return (await self.store.get(DAEMON_ID))[0].decode()
         return new
+
+
+def running_endpoints(c: Container | None) -> int:
+    return len(c.endpoints) if c is not None and c.state.running else 0
