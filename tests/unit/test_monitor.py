@@ -18,6 +18,7 @@ import pytest
 from tether.errors import KernelError
 from tether.runtime import monitor as monitor_script
 from tether.runtime.shim import Monitor
+from tests.integration.support import kernelstate
 
 RUNC = """
 import os, sys, time
@@ -33,16 +34,7 @@ time.sleep(linger)
 
 
 def _monitor_pids(exec_root) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                argv = open(f"/proc/{name}/cmdline", "rb").read().split(b"\0")
-            except OSError:
-                continue
-            if monitor_script.MONITOR_NAME.encode() in argv and str(exec_root).encode() in argv:
-                found.append(int(name))
-    return found
+    return sorted(kernelstate.monitors(exec_root))
 
 
 @pytest.fixture
