@@ -93,6 +93,8 @@ async def test_bare_dumps_read_what_pyroute2_reads():
         ipr = await netlink.rtnl()
         expected = {m["index"]: m.get("ifname") async for m in await ipr.link("dump")}
         assert rtdump.links() == expected
+        groups = {m["index"]: m.get_attr("IFLA_GROUP") async for m in await ipr.link("dump")}
+        assert rtdump.link_groups() == {i: (n, groups[i]) for i, n in expected.items()}
         index = next(i for i, n in expected.items() if n == "tb-rtdump")
         addrs = {(a.index, a.address, a.prefixlen) for a in rtdump.addresses()}
         assert {(index, "10.229.7.1", 24), (index, "fd00:229::1", 64)} <= addrs

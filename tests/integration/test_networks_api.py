@@ -1,7 +1,14 @@
 """Networks through the real daemon with docker-py: create/inspect/rm/prune, IPAM and errors."""
 
+import json
+import subprocess
+import time
+
 import docker
 import pytest
+
+from tether.drivers.bridge_options import bridge_name_for
+from tether.kernel.reaper import SPARE_GROUP, TOMBSTONE_PREFIX
 
 pytestmark = pytest.mark.integration
 
@@ -180,3 +187,59 @@ def test_swarm_scope_is_refused(daemon):
     r = daemon.docker("network", "create", "--scope", "swarm", "scoped")
     assert r.returncode == 1
     assert "cannot create a swarm scoped network when swarm is not active" in r.stderr
+
+
+def test_a_network_made_after_a_removal_reuses_the_bridge_cleanly(daemon, docker_client,
+                                                                   busybox_image):
+    """network rm keeps the bridge as a spare (kernel.reaper) and the next create renames
+    it: the new network must look and carry packets as on a fresh bridge."""
+    def bridge(net) -> dict:
+        name = bridge_name_for(net.id)
+        out = subprocess.run([*daemon.prefix(), "ip", "-j", "-d", "addr", "show", "dev", name],
+                             capture_output=True, text=True, check=True)
+        (link,) = json.loads(out.stdout)
+        return link
+
+    old = docker_client.networks.create("reuse_old", ipam=docker.types.IPAMConfig(
+        pool_configs=[docker.types.IPAMPool(subnet="10.79.0.0/24")]))
+    c = docker_client.containers.run("busybox:local", "sleep 600", detach=True,
+                                     network="reuse_old", ports={"80/tcp": ("127.0.0.1", None)})
+    index = bridge(old)["ifindex"]
+    c.remove(force=True)
+    old.remove()
+    # the spares serve once the container's removed veth is deleted (it may still be a port)
+    deadline = time.monotonic() + 10
+    while True:
+        tombs = [link for link in json.loads(subprocess.run(
+            [*daemon.prefix(), "ip", "-j", "link", "show"], capture_output=True, text=True,
+            check=True).stdout) if link["ifname"].startswith(TOMBSTONE_PREFIX)]
+        spares = {link["ifindex"] for link in tombs if link.get("group") == str(SPARE_GROUP)}
+        if len(spares) == len(tombs) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert index in spares
+    new = docker_client.networks.create("reuse_new", ipam=docker.types.IPAMConfig(
+        pool_configs=[docker.types.IPAMPool(subnet="10.79.1.0/24")]))
+    try:
+        link = bridge(new)
+        assert link["ifindex"] in spares  # a removed network's bridge, renamed
+        assert link["group"] == "default" and link["mtu"] == 1500
+        assert "UP" in link["flags"]
+        assert [(a["family"], a["local"]) for a in link["addr_info"]] == [("inet", "10.79.1.1")]
+        path = f"/proc/sys/net/ipv4/conf/{bridge_name_for(new.id)}/route_localnet"
+        assert subprocess.run([*daemon.prefix(), "cat", path], capture_output=True,
+                              text=True, check=True).stdout.strip() == "0"
+        a = docker_client.containers.run("busybox:local", "sleep 600", detach=True,
+                                         network="reuse_new", name="reuse_a")
+        b = docker_client.containers.run("busybox:local", "sleep 600", detach=True,
+                                         network="reuse_new", name="reuse_b")
+        assert a.exec_run("ping -c1 -W2 reuse_b").exit_code == 0
+        assert a.exec_run("ping -c1 -W2 10.79.1.1").exit_code == 0
+        a.remove(force=True), b.remove(force=True)
+    finally:
+        for name in ("reuse_a", "reuse_b"):
+            try:
+                docker_client.containers.get(name).remove(force=True)
+            except docker.errors.NotFound:
+                pass
+        new.remove()

@@ -13,8 +13,7 @@ import os
 from typing import TYPE_CHECKING
 
 from tether.engine import recovery
-from tether.kernel import reaper
-from tether.kernel.links import list_links, remove_link
+from tether.kernel.links import reap_leftovers, remove_link
 from tether.kernel.netns import list_netns, remove_netns
 
 if TYPE_CHECKING:
@@ -36,8 +35,7 @@ async def reconcile(engine: "Engine") -> None:
     await remove_orphan_bridges(engine)
     for path in await engine.runtime.sweep({c.id for c in running}):
         log.info("removed leftover cgroup %s", path)
-    for name in await list_links((reaper.TOMBSTONE_PREFIX,)):
-        reaper.reap(name)  # deletions a previous daemon did not see through
+    await reap_leftovers()  # deletions a previous daemon did not see through
 
 
 def firewall_state(engine: "Engine") -> tuple[list, list, tuple]:

@@ -74,9 +74,26 @@ async def interface_names(netns: str | None = None) -> set[str]:
     return set((await _dump_links(netns)).values())
 
 
-async def list_links(prefixes: tuple[str, ...]) -> list[str]:
-    """Names of the daemon-netns links starting with one of `prefixes` (reconcile's leftovers)."""
-    return sorted(n for n in await interface_names() if n.startswith(prefixes))
+async def reap_leftovers() -> None:
+    """Hand the tombstones a previous daemon left in the daemon's namespace to the reaper:
+    its spare bridges back to the spares (reused, or deleted a few at a time once idle,
+    never all at once under the rtnl lock), every other link to the next batch."""
+    found = await asyncio.to_thread(rtdump.link_groups)
+    spares = []
+    for index, (name, group) in sorted(found.items()):
+        if not name.startswith(reaper.TOMBSTONE_PREFIX):
+            continue
+        if group in (reaper.SPARE_GROUP, reaper.TRIM_GROUP):
+            spares.append((index, name))
+        else:
+            reaper.reap(name)
+    for index, name in spares:  # after the reaps: a leftover veth may still be a port
+        try:
+            ipv6 = sysctl.get_sysctl(f"net.ipv6.conf.{name}.disable_ipv6") == "0"
+        except KernelError:
+            ipv6 = False  # no IPv6 in this kernel
+        # whether tether set its MTU is not visible: serve only bridges that set theirs
+        reaper.keep_spare(name, index, mtu_set=True, ipv6=ipv6)
 
 
 async def remove_link(name: str, netns: str | None = None) -> None:
@@ -145,17 +162,23 @@ async def ensure_bridge(
     router for its sandboxes, never a host that autoconfigures itself from them.
     """
     ipr = await rtnl()
-    try:
-        await ipr.link("add", ifname=name, kind="bridge")
-    except NetlinkError as exc:
-        if exc.code != errno.EEXIST:
-            raise kernel_error(exc, f"cannot create bridge {name}") from exc
-    index = await _index(name)
-    if any(a.version == 6 for a in addresses):
+    ipv6 = any(a.version == 6 for a in addresses)
+    spare = await _reuse_spare(name, mtu)
+    if spare is None:
+        try:
+            await ipr.link("add", ifname=name, kind="bridge")
+        except NetlinkError as exc:
+            if exc.code != errno.EEXIST:
+                raise kernel_error(exc, f"cannot create bridge {name}") from exc
+        index = await _index(name)
+    else:
+        index = spare.index
+    if ipv6:
         sysctl.set_sysctl(f"net.ipv6.conf.{name}.disable_ipv6", "0")
         sysctl.set_sysctl(f"net.ipv6.conf.{name}.accept_ra", "0")
-    else:  # no link-local address, routes or MLD: bringing a link up walks every IPv6
-        # route, so thousands of IPv4 bridges made each new one cost 15 ms instead of 1
+    elif spare is None or spare.ipv6:  # no link-local address, routes or MLD: bringing a
+        # link up walks every IPv6 route, so thousands of IPv4 bridges made each new one
+        # cost 15 ms instead of 1
         _no_ipv6(name)
     changes = {"mtu": mtu} if mtu else {}
     try:
@@ -163,6 +186,46 @@ async def ensure_bridge(
     except NetlinkError as exc:
         raise kernel_error(exc, f"cannot configure bridge {name}") from exc
     await _add_addresses(None, index, name, addresses)
+
+
+async def _reuse_spare(name: str, mtu: int | None) -> reaper.Spare | None:
+    """Rename a spare bridge (`kernel.reaper`) to `name`, or None when there is none, the
+    name is taken, or the spare is gone. What a network may have changed is set back:
+    the link group, `route_localnet`; the caller sets IPv6 and the MTU, and a spare has
+    neither addresses nor ports."""
+    spare = reaper.take_spare(mtu=mtu is not None)
+    if spare is None:
+        return None
+    ipr = await rtnl()
+    try:
+        await ipr.link("set", index=spare.index, ifname=name, group=0)
+    except NetlinkError as exc:
+        if exc.code == errno.EEXIST:
+            reaper.return_spare(spare)
+        elif exc.code not in _GONE:
+            reaper.return_spare(spare)
+            raise kernel_error(exc, f"cannot create bridge {name}") from exc
+        return None
+    sysctl.set_sysctl(f"net.ipv4.conf.{name}.route_localnet", "0")
+    return spare
+
+
+async def retire_bridge(name: str, *, mtu_set: bool, ipv6: bool) -> None:
+    """Take bridge `name` (without addresses or ports) out of use, keeping it as a spare
+    for the next `ensure_bridge` instead of deleting it (`kernel.reaper`); absent is
+    success. `mtu_set` and `ipv6` say how it was made."""
+    ipr = await rtnl()
+    tomb = reaper.tombstone_name()
+    try:
+        index = await _index(name)
+        await ipr.link("set", index=index, state="down", ifname=tomb, group=reaper.SPARE_GROUP)
+    except NotFound:
+        return
+    except NetlinkError as exc:
+        if exc.code in _GONE:
+            return
+        raise kernel_error(exc, f"cannot delete interface {name}") from exc
+    reaper.keep_spare(tomb, index, mtu_set=mtu_set, ipv6=ipv6)
 
 
 def _no_ipv6(name: str) -> None:

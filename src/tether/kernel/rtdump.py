@@ -22,6 +22,7 @@ RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE = 18, 22, 26
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 IFLA_IFNAME = 3
+IFLA_GROUP = 27
 IFA_ADDRESS = 1
 RTA_DST, RTA_OIF, RTA_TABLE = 1, 4, 15
 _NLMSG = struct.Struct("=IHHII")
@@ -118,6 +119,18 @@ def links() -> dict[int, str]:
         index = struct.unpack_from("=i", body, 4)[0]
         name = _attrs(body, 16).get(IFLA_IFNAME, b"").split(b"\0", 1)[0]
         out[index] = name.decode(errors="replace")
+    return out
+
+
+def link_groups() -> dict[int, tuple[str, int]]:
+    """ifindex -> (name, link group) of every link of the calling thread's namespace."""
+    out = {}
+    for _, body in _dump(RTM_GETLINK):
+        index = struct.unpack_from("=i", body, 4)[0]
+        attrs = _attrs(body, 16)
+        name = attrs.get(IFLA_IFNAME, b"").split(b"\0", 1)[0].decode(errors="replace")
+        group = attrs.get(IFLA_GROUP)
+        out[index] = (name, struct.unpack("=I", group)[0] if group else 0)
     return out
 
 
