@@ -188,6 +188,7 @@ async def serve(args: argparse.Namespace) -> None:
     for d in (args.data_root, args.exec_root):
         os.makedirs(d, mode=0o711, exist_ok=True)
     set_sysctl("net.ipv4.ip_forward", "1")
+    reaper.set_owner(hashlib.sha256(os.path.abspath(args.exec_root).encode()).hexdigest()[:12])
     engine, store, host_prefixes = await build_engine(args)
     await engine.start()
     runner = await serve_unix(make_app(engine, version_info=version_info()), paths)

@@ -93,8 +93,12 @@ async def test_bare_dumps_read_what_pyroute2_reads():
         ipr = await netlink.rtnl()
         expected = {m["index"]: m.get("ifname") async for m in await ipr.link("dump")}
         assert rtdump.links() == expected
-        groups = {m["index"]: m.get_attr("IFLA_GROUP") async for m in await ipr.link("dump")}
-        assert rtdump.link_groups() == {i: (n, groups[i]) for i, n in expected.items()}
+        await ipr.link("set", index=next(i for i, n in expected.items() if n == "tb-rtdump"),
+                       ifalias="an alias", group=7)
+        tags = {(m["index"], m.get_attr("IFLA_IFNAME"), m.get_attr("IFLA_GROUP"),
+                 m.get_attr("IFLA_IFALIAS") or "") async for m in await ipr.link("dump")}
+        assert {(t.index, t.name, t.group, t.alias) for t in rtdump.link_tags()} == tags
+        assert any(t[3] == "an alias" and t[2] == 7 for t in tags)
         index = next(i for i, n in expected.items() if n == "tb-rtdump")
         addrs = {(a.index, a.address, a.prefixlen) for a in rtdump.addresses()}
         assert {(index, "10.229.7.1", 24), (index, "fd00:229::1", 64)} <= addrs

@@ -193,3 +193,30 @@ async def test_a_drain_deletes_the_spares():
     assert reaper.spare_count() == 0
     assert not [n for n in await links.interface_names()
                 if n.startswith(reaper.TOMBSTONE_PREFIX)]
+
+
+async def test_another_daemons_spares_are_neither_taken_nor_deleted(monkeypatch):
+    """Two daemons may share a network namespace: at its start, each takes back only the
+    spares its alias names, and leaves the other's (it may be running) alone."""
+    monkeypatch.setattr(reaper._Owner, "tag", "first")
+    await links.ensure_bridge("tb-spare-o")
+    index = await retire("tb-spare-o")
+    spare = [n for n in await links.interface_names() if n.startswith(reaper.TOMBSTONE_PREFIX)]
+    monkeypatch.setattr(reaper, "DRAIN_BUDGET", 0.0)
+    await reaper.drain()
+
+    monkeypatch.setattr(reaper._Owner, "tag", "second")
+    await links.reap_leftovers()
+    assert reaper.spare_count() == 0
+    await reaper.drain()
+    assert await links.link_exists(spare[0])
+
+    monkeypatch.setattr(reaper._Owner, "tag", "first")
+    await links.reap_leftovers()
+    assert reaper.spare_count() == 1
+    await links.ensure_bridge("tb-spare-o2", mtu=1500)
+    got = await link("tb-spare-o2")
+    assert got["index"] == index and got["group"] == 0
+    ipr = await netlink.rtnl()
+    assert (await ipr.link("get", index=index))[0].get_attr("IFLA_IFALIAS") is None
+    await links.remove_link("tb-spare-o2")

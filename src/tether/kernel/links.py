@@ -75,25 +75,25 @@ async def interface_names(netns: str | None = None) -> set[str]:
 
 
 async def reap_leftovers() -> None:
-    """Hand the tombstones a previous daemon left in the daemon's namespace to the reaper:
-    its spare bridges back to the spares (reused, or deleted a few at a time once idle,
-    never all at once under the rtnl lock), every other link to the next batch."""
-    found = await asyncio.to_thread(rtdump.link_groups)
-    spares = []
-    for index, (name, group) in sorted(found.items()):
-        if not name.startswith(reaper.TOMBSTONE_PREFIX):
+    """Hand the tombstones a previous run left in the daemon's namespace to the reaper: its
+    own spare bridges (by their alias) back to the spares, to be reused, or deleted a few at
+    a time once idle, never all at once under the rtnl lock; every other tombstone to the
+    next batch. Spares of another daemon in this namespace, maybe running, stay its own."""
+    own, spares = reaper.spare_alias(), []
+    for link in await asyncio.to_thread(rtdump.link_tags):
+        if not link.name.startswith(reaper.TOMBSTONE_PREFIX):
             continue
-        if group in (reaper.SPARE_GROUP, reaper.TRIM_GROUP):
-            spares.append((index, name))
-        else:
-            reaper.reap(name)
-    for index, name in spares:  # after the reaps: a leftover veth may still be a port
+        if link.group != reaper.SPARE_GROUP:
+            reaper.reap(link.name)
+        elif link.alias == own:
+            spares.append(link)
+    for link in spares:  # after the reaps: a leftover veth may still be a port
         try:
-            ipv6 = sysctl.get_sysctl(f"net.ipv6.conf.{name}.disable_ipv6") == "0"
+            ipv6 = sysctl.get_sysctl(f"net.ipv6.conf.{link.name}.disable_ipv6") == "0"
         except KernelError:
             ipv6 = False  # no IPv6 in this kernel
         # whether tether set its MTU is not visible: serve only bridges that set theirs
-        reaper.keep_spare(name, index, mtu_set=True, ipv6=ipv6)
+        reaper.keep_spare(link.name, link.index, mtu_set=True, ipv6=ipv6)
 
 
 async def remove_link(name: str, netns: str | None = None) -> None:
@@ -198,7 +198,7 @@ async def _reuse_spare(name: str, mtu: int | None) -> reaper.Spare | None:
         return None
     ipr = await rtnl()
     try:
-        await ipr.link("set", index=spare.index, ifname=name, group=0)
+        await ipr.link("set", index=spare.index, ifname=name, group=0, ifalias="")
     except NetlinkError as exc:
         if exc.code == errno.EEXIST:
             reaper.return_spare(spare)
@@ -218,7 +218,8 @@ async def retire_bridge(name: str, *, mtu_set: bool, ipv6: bool) -> None:
     tomb = reaper.tombstone_name()
     try:
         index = await _index(name)
-        await ipr.link("set", index=index, state="down", ifname=tomb, group=reaper.SPARE_GROUP)
+        await ipr.link("set", index=index, state="down", ifname=tomb, group=reaper.SPARE_GROUP,
+                       ifalias=reaper.spare_alias())
     except NotFound:
         return
     except NetlinkError as exc:

@@ -22,6 +22,7 @@ RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE = 18, 22, 26
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 IFLA_IFNAME = 3
+IFLA_IFALIAS = 20
 IFLA_GROUP = 27
 IFA_ADDRESS = 1
 RTA_DST, RTA_OIF, RTA_TABLE = 1, 4, 15
@@ -32,6 +33,14 @@ _BODY = {  # the request body of each dump: an all-zero header of the message's 
 }
 _FAMILIES = {socket.AF_INET: 4, socket.AF_INET6: 16}
 _seq = 0
+
+
+@dataclass(frozen=True)
+class LinkTags:
+    index: int
+    name: str
+    group: int
+    alias: str
 
 
 @dataclass(frozen=True)
@@ -122,16 +131,20 @@ def links() -> dict[int, str]:
     return out
 
 
-def link_groups() -> dict[int, tuple[str, int]]:
-    """ifindex -> (name, link group) of every link of the calling thread's namespace."""
-    out = {}
+def link_tags() -> list[LinkTags]:
+    """Index, name, link group and alias of every link of the calling thread's namespace."""
+    out = []
     for _, body in _dump(RTM_GETLINK):
-        index = struct.unpack_from("=i", body, 4)[0]
         attrs = _attrs(body, 16)
-        name = attrs.get(IFLA_IFNAME, b"").split(b"\0", 1)[0].decode(errors="replace")
         group = attrs.get(IFLA_GROUP)
-        out[index] = (name, struct.unpack("=I", group)[0] if group else 0)
+        out.append(LinkTags(
+            struct.unpack_from("=i", body, 4)[0], _string(attrs.get(IFLA_IFNAME)),
+            struct.unpack("=I", group)[0] if group else 0, _string(attrs.get(IFLA_IFALIAS))))
     return out
+
+
+def _string(raw: bytes | None) -> str:
+    return (raw or b"").split(b"\0", 1)[0].decode(errors="replace")
 
 
 def addresses() -> list[Address]:
