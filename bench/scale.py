@@ -16,17 +16,24 @@ the median, and 22.3 ms with 1,000 alive again two minutes later). For
 each phase the table pools the first 20 operations of every round (the reference) and the
 last 20 of every round, and gives the ratio of each round on its own (min/median/max over
 the rounds); a ratio near 1 means the operation does not grow with what already exists
-(target: at most 1.2). The daemon's memory is its resident set (VmRSS) before and after the
-first round's population, per object.
+(target: at most 1.2). Right after the first and the last 20 container starts of each round,
+20 bare `runc run -d` starts (busybox in a plain directory, a new netns, no tether; each
+deleted after) measure runc itself at the same moments: their ratio is the machine's drift
+plus whatever runc's own start grows by with 1,000 containers alive. The daemon's memory is
+its resident set (VmRSS) before and after the first round's population, per object.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import tempfile
 import time
 
 import benchlib
+import runcfloor
 
 WINDOW = 20
 ROUNDS = 3
@@ -45,11 +52,14 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def timed_ops(n: int, op, progress: str) -> list[float]:
-    """Run op(i) for i in range(n), returning each call's milliseconds."""
+def timed_ops(n: int, op, progress: str, between=None) -> list[float]:
+    """Run op(i) for i in range(n), returning each call's milliseconds; `between(i)`, when
+    given, runs after each op, untimed."""
     samples = []
     for i in range(n):
         samples.append(benchlib.timed(lambda: op(i)))
+        if between is not None:
+            between(i)
         if (i + 1) % max(1, n // 10) == 0:
             print(f"  {progress}: {i + 1}/{n}, last {WINDOW} median "
                   f"{statistics.median(samples[-WINDOW:]):.1f} ms", flush=True)
@@ -73,15 +83,30 @@ def window_rows(group: str, what: str, rounds: list[list[float]], count: int) ->
     ]
 
 
+def runc_rows(group: str, runc: list[list[float]], count: int) -> list[dict]:
+    """The runc probes of every round (each the WINDOW starts after the first WINDOW
+    operations, then the WINDOW after the last), pooled, then each round's ratio."""
+    first = f"bare runc run -d, right after ops 1-{WINDOW}"
+    last = f"bare runc run -d, right after ops {count - WINDOW + 1}-{count}"
+    return [
+        benchlib.row(group, first, [s for r in runc for s in r[:WINDOW]]),
+        benchlib.row(group, last, [s for r in runc for s in r[-WINDOW:]], reference=first),
+        benchlib.row(RATIOS, f"{last} over {first.split(', ')[1]}, one value per round",
+                     [statistics.median(r[-WINDOW:]) / statistics.median(r[:WINDOW])
+                      for r in runc], unit="x"),
+    ]
+
+
 def memory_row(group: str, what: str, before: int, after: int, count: int) -> dict:
     per = (after - before) / count
     return benchlib.row(group, what, [per], unit="KiB")
 
 
-def fill_and_empty(d, count: int, rounds: int, make, remove, what: tuple[str, str]):
-    """`rounds` times: make(i) for i < count, then remove(id) for each made id in order.
-    Returns the timings of both per round and the daemon's VmRSS (KiB) before and after
-    the first round's population."""
+def fill_and_empty(d, count: int, rounds: int, make, remove, what: tuple[str, str],
+                   between=None):
+    """`rounds` times: make(i) for i < count, then remove(id) for each made id in order;
+    `between(i)` after each make, untimed. Returns the timings of both per round and the
+    daemon's VmRSS (KiB) before and after the first round's population."""
     fills: list[list[float]] = []
     empties: list[list[float]] = []
     rss: list[int] = []
@@ -89,16 +114,50 @@ def fill_and_empty(d, count: int, rounds: int, make, remove, what: tuple[str, st
         ids: list[str] = []
         rss.append(rss_kib(d.proc.pid))
         fills.append(timed_ops(count, lambda i: ids.append(make(i)),
-                               f"round {k + 1}/{rounds}: {what[0]}"))
+                               f"round {k + 1}/{rounds}: {what[0]}", between))
         rss.append(rss_kib(d.proc.pid))
         empties.append(timed_ops(count, lambda i: remove(ids[i]),
                                  f"round {k + 1}/{rounds}: {what[1]}"))
     return fills, empties, rss[0], rss[1]
 
 
+class RuncProbe:
+    """Bare `runc run -d` starts in a plain-directory bundle, each deleted after the batch."""
+
+    def __init__(self, work: str) -> None:
+        self.work, self.root, self.made = work, os.path.join(work, "runc"), 0
+        runcfloor.make_rootfs(os.path.join(work, "rootfs"))
+
+    def starts(self, n: int) -> list[float]:
+        bundles = []
+        for _ in range(n):
+            bundles.append(runcfloor.prepare(self.work, self.made, "dir")[0])
+            self.made += 1
+        times = []
+        for bundle in bundles:
+            cid = f"probe{os.path.basename(bundle)}"
+            times.append(benchlib.timed(lambda: subprocess.run(
+                ["runc", "--root", self.root, "run", "-d", "--bundle", bundle, cid],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                check=True)))
+        runcfloor.cleanup(self.work, self.root)
+        return times
+
+
 def containers_phase(d, count: int, rounds: int = ROUNDS) -> list[dict]:
     group = f"scale: {count} containers on one bridge (ms, lower is better)"
+    with tempfile.TemporaryDirectory(prefix="scale-runc-") as work:
+        probe = RuncProbe(work)
+        return _containers_phase(d, count, rounds, group, probe)
+
+
+def _containers_phase(d, count: int, rounds: int, group: str, probe: RuncProbe) -> list[dict]:
     net_id = benchlib.check(d.api("POST", "/networks/create", SCALE_NET), "network").json()["Id"]
+    probes: dict[str, list[list[float]]] = {"first": [], "last": []}
+
+    def between(i: int) -> None:
+        if i in (WINDOW - 1, count - 1):
+            probes["first" if i == WINDOW - 1 else "last"].append(probe.starts(WINDOW))
 
     def run(i: int) -> str:
         body = {"Image": IMAGE, "Cmd": ["sleep", "86400"], "HostConfig": {"NetworkMode": "scale"}}
@@ -111,10 +170,12 @@ def containers_phase(d, count: int, rounds: int = ROUNDS) -> list[dict]:
         benchlib.check(d.api("DELETE", f"/containers/{cid}?force=1"), "container rm")
 
     starts, removes, before, after = fill_and_empty(d, count, rounds, run, rm,
-                                                    ("create+start", "rm -f"))
+                                                    ("create+start", "rm -f"), between)
     benchlib.check(d.api("DELETE", f"/networks/{net_id}"), "network rm")
+    runc = [first + last for first, last in zip(probes["first"], probes["last"])]
     return [
         *window_rows(group, "create+start", starts, count),
+        *runc_rows(group, runc, count),
         *window_rows(group, "rm -f (oldest first)", removes, count),
         memory_row("scale: daemon memory per object (KiB, lower is better)",
                    f"per running container ({count} on one bridge)", before, after, count),
