@@ -102,11 +102,7 @@ def phase(work: str, count: int, style: str) -> list[float]:
     os.makedirs(os.path.join(work, "netns"), exist_ok=True)
     keeper = None
     if style in ("tether", "foreground"):  # a private copy of this namespace, before any pin or container
-        keeper = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                                   "echo ready; exec cat >/dev/null"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        assert keeper.stdout is not None and keeper.stdout.readline() == b"ready\n"
-        os.symlink(f"/proc/{keeper.pid}/ns/mnt", os.path.join(work, "keeper-ns"))
+        keeper = keep_mount_namespace(work)
     times: list[float] = []
     alive: list[subprocess.Popen] = []
     try:
@@ -126,9 +122,24 @@ def phase(work: str, count: int, style: str) -> list[float]:
         for proc in alive:
             proc.wait()
         if keeper is not None:
-            keeper.communicate()
-            os.unlink(os.path.join(work, "keeper-ns"))
+            release_mount_namespace(work, keeper)
     return times
+
+
+def keep_mount_namespace(work: str) -> subprocess.Popen:
+    """A private copy of this mount namespace as it is now, held by a process and reachable
+    as `work`/keeper-ns: mounts made here later do not show in it."""
+    keeper = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                               "echo ready; exec cat >/dev/null"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert keeper.stdout is not None and keeper.stdout.readline() == b"ready\n"
+    os.symlink(f"/proc/{keeper.pid}/ns/mnt", os.path.join(work, "keeper-ns"))
+    return keeper
+
+
+def release_mount_namespace(work: str, keeper: subprocess.Popen) -> None:
+    keeper.communicate()
+    os.unlink(os.path.join(work, "keeper-ns"))
 
 
 def start_foreground(argv: list[str], bundle: str, cid: str, err) -> subprocess.Popen:

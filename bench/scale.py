@@ -122,11 +122,20 @@ def fill_and_empty(d, count: int, rounds: int, make, remove, what: tuple[str, st
 
 
 class RuncProbe:
-    """Bare `runc run -d` starts in a plain-directory bundle, each deleted after the batch."""
+    """Bare `runc run -d` starts in a plain-directory bundle, each deleted after the batch.
+
+    runc runs in a copy of the mount namespace made before the first container, as tether's
+    own runc does: the daemon's namespace gains a netns pin and an overlay per container,
+    and runc copies every mount of the namespace it starts in into each new container
+    (bench/runcfloor.py, phase 2)."""
 
     def __init__(self, work: str) -> None:
         self.work, self.root, self.made = work, os.path.join(work, "runc"), 0
         runcfloor.make_rootfs(os.path.join(work, "rootfs"))
+        self.keeper = runcfloor.keep_mount_namespace(work)
+
+    def close(self) -> None:
+        runcfloor.release_mount_namespace(self.work, self.keeper)
 
     def starts(self, n: int) -> list[float]:
         bundles = []
@@ -137,7 +146,8 @@ class RuncProbe:
         for bundle in bundles:
             cid = f"probe{os.path.basename(bundle)}"
             times.append(benchlib.timed(lambda: subprocess.run(
-                ["runc", "--root", self.root, "run", "-d", "--bundle", bundle, cid],
+                ["nsenter", f"--mount={self.work}/keeper-ns", "runc", "--root", self.root,
+                 "run", "-d", "--bundle", bundle, cid],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 check=True)))
         runcfloor.cleanup(self.work, self.root)
@@ -148,7 +158,10 @@ def containers_phase(d, count: int, rounds: int = ROUNDS) -> list[dict]:
     group = f"scale: {count} containers on one bridge (ms, lower is better)"
     with tempfile.TemporaryDirectory(prefix="scale-runc-") as work:
         probe = RuncProbe(work)
-        return _containers_phase(d, count, rounds, group, probe)
+        try:
+            return _containers_phase(d, count, rounds, group, probe)
+        finally:
+            probe.close()
 
 
 def _containers_phase(d, count: int, rounds: int, group: str, probe: RuncProbe) -> list[dict]:
