@@ -200,12 +200,12 @@ async def _reuse_spare(name: str, mtu: int | None) -> reaper.Spare | None:
     try:
         await ipr.link("set", index=spare.index, ifname=name, group=0, ifalias="")
     except NetlinkError as exc:
-        if exc.code == errno.EEXIST:
-            reaper.return_spare(spare)
-        elif exc.code not in _GONE:
-            reaper.return_spare(spare)
-            raise kernel_error(exc, f"cannot create bridge {name}") from exc
-        return None
+        if exc.code in _GONE:
+            return None
+        reaper.return_spare(spare)
+        if exc.code == errno.EEXIST:  # the name is taken: the caller finds that link
+            return None
+        raise kernel_error(exc, f"cannot create bridge {name}") from exc
     sysctl.set_sysctl(f"net.ipv4.conf.{name}.route_localnet", "0")
     return spare
 

@@ -125,9 +125,7 @@ def links() -> dict[int, str]:
     """ifindex -> name of every link of the calling thread's network namespace."""
     out = {}
     for _, body in _dump(RTM_GETLINK):
-        index = struct.unpack_from("=i", body, 4)[0]
-        name = _attrs(body, 16).get(IFLA_IFNAME, b"").split(b"\0", 1)[0]
-        out[index] = name.decode(errors="replace")
+        out[struct.unpack_from("=i", body, 4)[0]] = _string(_attrs(body, 16).get(IFLA_IFNAME))
     return out
 
 
