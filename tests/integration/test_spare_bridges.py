@@ -36,6 +36,11 @@ async def link(name: str) -> dict:
             "master": msg.get_attr("IFLA_MASTER"), "addrs": addrs}
 
 
+async def tombstones() -> list[str]:
+    """Names of the daemon-namespace links named as tombstones (spares among them)."""
+    return [n for n in await links.interface_names() if n.startswith(reaper.TOMBSTONE_PREFIX)]
+
+
 async def ports(index: int) -> list[str]:
     ipr = await netlink.rtnl()
     return [m.get_attr("IFLA_IFNAME") async for m in await ipr.link("dump")
@@ -143,7 +148,7 @@ async def test_spares_are_deleted_once_idle_a_few_at_a_time(monkeypatch):
         if not reaper.spare_count() and reaper._Spares.trim is None:
             break
     assert reaper.spare_count() == 0
-    left = [n for n in await links.interface_names() if n.startswith(reaper.TOMBSTONE_PREFIX)]
+    left = await tombstones()
     assert left == []
 
 
@@ -154,7 +159,7 @@ async def test_spares_a_drain_leaves_go_back_to_the_spares_at_the_next_start(mon
     await links.remove_link("tb-spare-t")  # a plain tombstone, pending
     monkeypatch.setattr(reaper, "DRAIN_BUDGET", 0.0)
     await reaper.drain()
-    left = [n for n in await links.interface_names() if n.startswith(reaper.TOMBSTONE_PREFIX)]
+    left = await tombstones()
     assert reaper.spare_count() == 0 and len(left) == 1  # the spare: the tombstone went
 
     await links.ensure_bridge("tb-spare-t2")
@@ -169,8 +174,7 @@ async def test_spares_a_drain_leaves_go_back_to_the_spares_at_the_next_start(mon
     await links.remove_link("tb-spare-plain")
     monkeypatch.undo()
     await reaper.drain()  # the tombstones go; the spare is deleted too
-    assert not [n for n in await links.interface_names()
-                if n.startswith(reaper.TOMBSTONE_PREFIX)]
+    assert not await tombstones()
 
 
 async def test_a_leftover_spare_serves_a_bridge_with_an_mtu(monkeypatch):
@@ -191,8 +195,7 @@ async def test_a_drain_deletes_the_spares():
     await retire("tb-spare-e")
     await reaper.drain()
     assert reaper.spare_count() == 0
-    assert not [n for n in await links.interface_names()
-                if n.startswith(reaper.TOMBSTONE_PREFIX)]
+    assert not await tombstones()
 
 
 async def test_another_daemons_spares_are_neither_taken_nor_deleted(monkeypatch):
@@ -201,7 +204,7 @@ async def test_another_daemons_spares_are_neither_taken_nor_deleted(monkeypatch)
     monkeypatch.setattr(reaper._Owner, "tag", "first")
     await links.ensure_bridge("tb-spare-o")
     index = await retire("tb-spare-o")
-    spare = [n for n in await links.interface_names() if n.startswith(reaper.TOMBSTONE_PREFIX)]
+    spare = await tombstones()
     monkeypatch.setattr(reaper, "DRAIN_BUDGET", 0.0)
     await reaper.drain()
 

@@ -102,14 +102,7 @@ def _delete_blocking(names: set[str]) -> None:
     be outside it, or among its spares; a name already gone answers ENODEV at once), then
     deletes the group with one request.
     """
-    with IPRoute() as ipr:
-        for name in sorted(names):
-            try:
-                ipr.link("set", ifname=name, group=TOMBSTONE_GROUP)
-            except NetlinkError as exc:
-                if exc.code not in _GONE:
-                    log.warning("cannot delete link %s: %s", name, exc)
-        _delete_group(ipr, TOMBSTONE_GROUP)
+    _delete_as_group(TOMBSTONE_GROUP, [{"ifname": name} for name in sorted(names)])
 
 
 def reap(name: str) -> None:
@@ -200,22 +193,24 @@ def _trimmed(_: asyncio.Future) -> None:
 
 def _delete_spares(spares: list[Spare]) -> None:
     """Runs on a worker thread: move `spares` to TRIM_GROUP and delete that group."""
+    _delete_as_group(TRIM_GROUP, [{"index": spare.index} for spare in spares])
+
+
+def _delete_as_group(group: int, links: list[dict]) -> None:
+    """Runs on a worker thread, with its own socket: put each link (named by the `ifname`
+    or `index` of its dict) in `group`, then delete the group with one request."""
     with IPRoute() as ipr:
-        for spare in spares:
+        for link in links:
             try:
-                ipr.link("set", index=spare.index, group=TRIM_GROUP)
+                ipr.link("set", group=group, **link)
             except NetlinkError as exc:
                 if exc.code not in _GONE:
-                    log.warning("cannot delete spare bridge %s: %s", spare.name, exc)
-        _delete_group(ipr, TRIM_GROUP)
-
-
-def _delete_group(ipr: IPRoute, group: int) -> None:
-    try:
-        ipr.link("del", index=0, group=group)
-    except NetlinkError as exc:
-        if exc.code not in _GONE:
-            log.warning("cannot delete the links of group %#x: %s", group, exc)
+                    log.warning("cannot delete link %s: %s", next(iter(link.values())), exc)
+        try:
+            ipr.link("del", index=0, group=group)
+        except NetlinkError as exc:
+            if exc.code not in _GONE:
+                log.warning("cannot delete the links of group %#x: %s", group, exc)
 
 
 async def drain() -> None:
