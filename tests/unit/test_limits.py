@@ -40,6 +40,26 @@ def test_budget_warns_once_and_clears_when_the_count_drops(monkeypatch):
     assert budget.warnings == []
 
 
+def test_budget_logs_when_the_need_nears_and_passes_the_limit_not_at_every_start(
+        monkeypatch, caplog):
+    import tether.engine.limits as limits
+    monkeypatch.setattr(limits, "read_thresholds", lambda family: None)
+    budget = NeighbourBudget()
+    with caplog.at_level("WARNING", logger="tether.engine.limits"):
+        for endpoints in range(250, 1000):
+            budget.check(endpoints)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2, said
+    assert said[0].startswith("250 endpoints") and "near the kernel's limit" in said[0]
+    assert "past the kernel's limit" in said[1]
+    assert budget.warnings[0].startswith("999 endpoints")  # /info has the current count
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="tether.engine.limits"):
+        budget.check(10)
+        budget.check(300)
+    assert len(caplog.records) == 1  # cleared, then near again: said again
+
+
 def test_budget_rereads_the_thresholds_only_after_a_while_or_a_raise(monkeypatch):
     import tether.engine.limits as limits
     reads, now = [], [0.0]

@@ -41,6 +41,8 @@ class NeighPlan:
     need: int
     raise_to: tuple[int, int, int] | None = None
     warning: str | None = None
+    # the need is past gc_thresh3 itself, not only near it
+    over: bool = False
 
 
 def plan(endpoints: int, thresholds: tuple[int, int, int] | None) -> NeighPlan:
@@ -55,9 +57,11 @@ def plan(endpoints: int, thresholds: tuple[int, int, int] | None) -> NeighPlan:
     if need * 2 <= current[2]:
         return NeighPlan(need)
     if thresholds is None:
-        return NeighPlan(need, warning=(
-            f"{endpoints} endpoints need about {need} neighbour entries, near the kernel's "
-            f"limit (gc_thresh3, {current[2]} by default, shared by all namespaces): raise "
+        over = need > current[2]
+        return NeighPlan(need, over=over, warning=(
+            f"{endpoints} endpoints need about {need} neighbour entries, "
+            f"{'past' if over else 'near'} the kernel's limit (gc_thresh3, {current[2]} by "
+            "default, shared by all namespaces): raise "
             "net.ipv4.neigh.default.gc_thresh1/2/3 and the ipv6 ones on the host"
         ))
     hard = 1 << (need * 4 - 1).bit_length()  # a power of two with room to grow
@@ -80,6 +84,9 @@ class NeighbourBudget:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.warnings: list[str] = []
+        # what the log last said: None, "near" or "past"; it speaks again only when this
+        # changes, while /info's warning always carries the current count
+        self.logged: str | None = None
         self.clock = clock
         self.seen: dict[str, tuple[float, tuple[int, int, int] | None]] = {}
 
@@ -100,10 +107,12 @@ class NeighbourBudget:
                 self.seen.pop(family, None)  # read what the kernel took, next time
                 self.apply(family, result)
             elif result.warning is not None:
-                warnings.append(result.warning)
-        if warnings and warnings[0] not in self.warnings:
-            log.warning("%s", warnings[0])
-        self.warnings = warnings[:1]
+                warnings.append(result)
+        level = ("past" if warnings[0].over else "near") if warnings else None
+        if level is not None and level != self.logged:
+            log.warning("%s", warnings[0].warning)
+        self.logged = level
+        self.warnings = [w.warning for w in warnings[:1] if w.warning]
 
     @staticmethod
     def apply(family: str, result: NeighPlan) -> None:
