@@ -8,7 +8,7 @@ import pytest
 
 from tether.drivers.bridge import BridgeDriver, _sandbox_addresses, veth_name
 from tether.drivers.registry import make_drivers
-from tether.errors import Conflict, Forbidden, InvalidArgument
+from tether.errors import Forbidden, InvalidArgument
 from tether.model import Endpoint, EndpointRequest, Network, NetworkSpec
 
 NAME = "com.docker.network.bridge.name"
@@ -30,10 +30,13 @@ def test_validate_refuses_bad_option():
 
 
 def test_validate_refuses_bridge_name_of_another_network():
-    with pytest.raises(Conflict, match="other"):
-        BridgeDriver().validate(NetworkSpec(name="n", options={NAME: "brx"}),
-                                [net("other", {NAME: "brx"})])
-    with pytest.raises(Conflict):
+    other = net("other", {NAME: "brx"})
+    with pytest.raises(Forbidden) as err:
+        BridgeDriver().validate(NetworkSpec(name="n", options={NAME: "brx"}), [other],
+                                net_id="f" * 64)
+    assert str(err.value) == (f"cannot create network {'f' * 64} (brx): conflicts with network "
+                              f"{other.id} (brx): networks have same bridge name")
+    with pytest.raises(Forbidden):
         BridgeDriver().validate(NetworkSpec(name="n", options={NAME: "tb-aaaaaaaaaaaa"}),
                                 [net("other")])
 

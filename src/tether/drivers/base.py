@@ -31,9 +31,11 @@ class Driver(Protocol):
 
     name: str
 
-    def validate(self, spec: NetworkSpec, existing: Collection[Network]) -> dict[str, str]:
+    def validate(self, spec: NetworkSpec, existing: Collection[Network], *,
+                 net_id: str = "") -> dict[str, str]:
         """Check `spec` against the driver's rules and the other networks; return the options
-        inspect will show (normalised). Raises InvalidArgument, Conflict or Forbidden."""
+        inspect will show (normalised); `net_id` is the id the network will get, for
+        messages. Raises InvalidArgument, Conflict or Forbidden."""
 
     async def create_network(self, net: Network) -> None:
         """Make the network's kernel objects (a bridge holding the gateways, for bridge)."""

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from tether.drivers.base import JoinInfo
 from tether.drivers.bridge_options import BridgeOptions
-from tether.errors import Conflict, Forbidden
+from tether.errors import Forbidden
 from tether.kernel import links, netns
 from tether.model import Endpoint, Network, NetworkSpec
 from tether.model.network import IPInterface
@@ -56,13 +56,14 @@ class BridgeDriver:
     def __init__(self, name: str = "bridge") -> None:
         self.name = name
 
-    def validate(self, spec: NetworkSpec, existing: Collection[Network]) -> dict[str, str]:
+    def validate(self, spec: NetworkSpec, existing: Collection[Network], *,
+                 net_id: str = "") -> dict[str, str]:
         """Parse the options and refuse a bridge name someone else already has.
 
         Raises:
             InvalidArgument: an option has a bad value.
-            Conflict: another network uses that bridge name.
-            Forbidden: a host interface not made for this network already has that name.
+            Forbidden: another network uses that bridge name (Docker's 403 and sentence), or a
+                host interface not made for this network already has that name.
         """
         opts = BridgeOptions.parse(spec.options)
         name = opts.bridge_name
@@ -70,7 +71,8 @@ class BridgeDriver:
             return dict(spec.options)
         for other in existing:
             if other.driver == self.name and BridgeOptions.parse(other.options).kernel_name(other.id) == name:
-                raise Conflict(f"bridge name {name} is already used by network {other.name}")
+                raise Forbidden(f"cannot create network {net_id} ({name}): conflicts with network "
+                                f"{other.id} ({name}): networks have same bridge name")
         if not opts.default_bridge and _host_has_interface(name):
             raise Forbidden(f"bridge name {name} is already used by a host interface")
         return dict(spec.options)

@@ -95,7 +95,8 @@ class _ParentedDriver:
     def parse(self, options: dict[str, str]) -> Options:
         raise NotImplementedError
 
-    def validate(self, spec: NetworkSpec, existing: Collection[Network]) -> dict[str, str]:
+    def validate(self, spec: NetworkSpec, existing: Collection[Network], *,
+                 net_id: str = "") -> dict[str, str]:
         """Parse the options and check the parent (see `check_parent`).
 
         Raises:
@@ -240,7 +241,8 @@ class IpvlanDriver(_ParentedDriver):
     def parse(self, options: dict[str, str]) -> IpvlanOptions:
         return IpvlanOptions.parse(options)
 
-    def validate(self, spec: NetworkSpec, existing: Collection[Network]) -> dict[str, str]:
+    def validate(self, spec: NetworkSpec, existing: Collection[Network], *,
+                 net_id: str = "") -> dict[str, str]:
         """Refuse at once on a kernel without ipvlan (Docker fails only at container start).
 
         Raises:
@@ -249,7 +251,7 @@ class IpvlanDriver(_ParentedDriver):
         if not sublinks.kernel_supports("ipvlan"):
             raise Unavailable("cannot create ipvlan network: "
                               + sublinks.missing_kernel_support("ipvlan"))
-        return super().validate(spec, existing)
+        return super().validate(spec, existing, net_id=net_id)
 
     def request(self, ep: Endpoint, parent: int, opts: Options) -> sublinks.LinkRequest:
         assert isinstance(opts, IpvlanOptions)

@@ -65,7 +65,8 @@ class OverlayDriver:
         self.peers: dict[str, dict[str, Peer]] = {}  # net id -> endpoint id -> peer
         self.made: set[str] = set()  # networks whose pair exists on this host
 
-    def validate(self, spec: NetworkSpec, existing: Collection[Network]) -> dict[str, str]:
+    def validate(self, spec: NetworkSpec, existing: Collection[Network], *,
+                 net_id: str = "") -> dict[str, str]:
         """Check the MTU option; the VNI is the cluster's to choose."""
         options = dict(spec.options)
         if MTU_OPTION in options:

@@ -19,7 +19,8 @@ class PlainDriver:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def validate(self, spec: NetworkSpec, existing: Collection[Network]) -> dict[str, str]:
+    def validate(self, spec: NetworkSpec, existing: Collection[Network], *,
+                 net_id: str = "") -> dict[str, str]:
         return dict(spec.options)
 
     async def create_network(self, net: Network) -> None:

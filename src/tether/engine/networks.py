@@ -127,11 +127,12 @@ class Networks:
             raise NotFound(f'plugin "{spec.ipam_driver}" not found')
         validate_requests(spec.pools, spec.enable_ipv6)
         marks = Marks()
-        options = driver.validate(spec, self.state.networks.values())  # a view: no copy
+        net_id = secrets.token_hex(32)
+        options = driver.validate(spec, self.state.networks.values(),  # a view: no copy
+                                  net_id=net_id)
         marks.mark("validate")
         if spec.driver == "overlay":
             return await self.create_global(spec, options)
-        net_id = secrets.token_hex(32)
         async with Rollback() as undo:
             pools = await self.ipam.allocate_pools(
                 net_id, spec.pools, enable_ipv6=spec.enable_ipv6,
