@@ -1,7 +1,8 @@
 """`POST /containers/create` and `/exec` bodies -> ContainerSpec / ExecSpec. Pure.
 
 CLI 28 sends the whole Config + HostConfig struct; only the fields tether acts on are read,
-the rest (resources, cgroups, mounts) is ignored as a 1.41 dockerd ignores unknown fields.
+the rest (resources, cgroups) is ignored as a 1.41 dockerd ignores unknown fields. Mounts are
+schema_mounts.py's.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tether.api.jsonbody import get_bool, get_int, get_obj, get_str, get_str_list, get_str_map
+from tether.api.schema_mounts import parse_mounts
 from tether.api.schema_networks import get_mac, parse_endpoint_config
 from tether.engine.names import validate_container_name
 from tether.errors import InvalidArgument
@@ -99,6 +101,9 @@ def parse_container_create(body: dict[str, Any], name: str) -> ContainerSpec:
         auto_remove=get_bool(host, "AutoRemove"),
         stop_signal=get_str(body, "StopSignal"), stop_timeout=get_int(body, "StopTimeout"),
         privileged=get_bool(host, "Privileged"), cap_add=get_str_list(host, "CapAdd"),
+        mounts=parse_mounts(body, host),
+        binds=get_str_list(host, "Binds") if host.get("Binds") is not None else None,
+        tmpfs=get_str_map(host, "Tmpfs"),
     )
 
 

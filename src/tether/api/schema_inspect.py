@@ -10,7 +10,7 @@ from typing import Any
 
 from tether.api.humanize import parse_time, status_text
 from tether.engine.facade import ContainerView
-from tether.model import Container, Endpoint, Image, Network
+from tether.model import Container, Endpoint, Image, MountSpec, Network
 
 Version = tuple[int, int]
 DEFAULT_BRIDGE = "bridge"
@@ -159,11 +159,42 @@ def _host_links(c: Container) -> list[str] | None:
 _LEGACY_LINK_MODES = ("", "default", "bridge")
 
 
+def _host_mount(m: MountSpec) -> dict[str, Any]:
+    """A HostConfig.Mounts entry as `--mount` sent it."""
+    out: dict[str, Any] = {"Type": m.type, "Target": m.target}
+    if m.source and not m.anonymous:
+        out["Source"] = m.source
+    if m.read_only:
+        out["ReadOnly"] = True
+    if m.type == "bind" and m.propagation != "rprivate":
+        out["BindOptions"] = {"Propagation": m.propagation}
+    return out
+
+
+def render_mounts(c: Container, data_root: str) -> list[dict[str, Any]]:
+    """The top-level Mounts: binds, volumes and `--mount` tmpfs (not `--tmpfs`), as dockerd."""
+    out: list[dict[str, Any]] = []
+    for m in c.spec.mounts:
+        if m.type == "bind":
+            out.append({"Type": "bind", "Source": m.source, "Destination": m.target,
+                        "Mode": m.mode, "RW": not m.read_only, "Propagation": m.propagation})
+        elif m.type == "volume":
+            out.append({"Type": "volume", "Name": m.source,
+                        "Source": f"{data_root}/volumes/{m.source}/_data",
+                        "Destination": m.target, "Driver": "local", "Mode": m.mode,
+                        "RW": not m.read_only, "Propagation": ""})
+        elif m.origin == "Mounts":
+            out.append({"Type": "tmpfs", "Source": "", "Destination": m.target, "Mode": "",
+                        "RW": not m.read_only, "Propagation": ""})
+    return out
+
+
 def render_host_config(c: Container) -> dict[str, Any]:
     spec = c.spec
     links = _host_links(c)
+    mounts = [_host_mount(m) for m in spec.mounts if m.origin == "Mounts"]
     return {
-        "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
+        "Binds": list(spec.binds) if spec.binds is not None else None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
         "NetworkMode": spec.network_mode, "PortBindings": _port_bindings(c),
         "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
         "AutoRemove": spec.auto_remove, "VolumeDriver": "", "VolumesFrom": None,
@@ -185,6 +216,8 @@ def render_host_config(c: Container) -> dict[str, Any]:
         "CpuCount": 0, "CpuPercent": 0, "IOMaximumIOps": 0, "IOMaximumBandwidth": 0,
         "MaskedPaths": None if spec.privileged else list(MASKED),
         "ReadonlyPaths": None if spec.privileged else list(READONLY),
+        **({"Mounts": mounts} if mounts else {}),
+        **({"Tmpfs": dict(spec.tmpfs)} if spec.tmpfs else {}),
     }
 
 
@@ -203,7 +236,8 @@ def render_config(c: Container, image: Image | None) -> dict[str, Any]:
         out["ExposedPorts"] = {port: {} for port in exposed}
     out.update({
         "Tty": spec.tty, "OpenStdin": spec.open_stdin, "StdinOnce": spec.stdin_once,
-        "Env": list(c.env) or None, "Cmd": cmd, "Image": spec.image, "Volumes": None,
+        "Env": list(c.env) or None, "Cmd": cmd, "Image": spec.image,
+        "Volumes": {m.target: {} for m in spec.mounts if m.origin == "Volumes"} or None,
         "WorkingDir": spec.working_dir or (image.working_dir if image else ""),
         "Entrypoint": list(entrypoint) if entrypoint is not None else None, "OnBuild": None,
         "Labels": {**(image.labels if image else {}), **spec.labels},
@@ -227,7 +261,7 @@ def render_container(view: ContainerView, version: Version, data_root: str) -> d
         "Name": f"/{c.name}", "RestartCount": c.restart_count, "Driver": "overlay2",
         "Platform": "linux", "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
         "ExecIDs": None, "HostConfig": render_host_config(c),
-        "GraphDriver": {"Data": None, "Name": "overlay2"}, "Mounts": [],
+        "GraphDriver": {"Data": None, "Name": "overlay2"}, "Mounts": render_mounts(c, data_root),
         "Config": render_config(c, view.image),
         "NetworkSettings": render_network_settings(view, version),
     }

@@ -12,6 +12,7 @@ _LISTS = (
     (("--dns-option", "--dns-opt"), "dns_options"), (("-p", "--publish"), "publish"),
     (("--expose",), "expose"), (("-l", "--label"), "labels"), (("--cap-add",), "cap_add"),
     (("--network-alias", "--alias"), "aliases"), (("--link-local-ip",), "link_local"),
+    (("-v", "--volume"), "volumes"), (("--tmpfs",), "tmpfs"),
 )
 
 
@@ -54,5 +55,6 @@ def parse(command: str, argv: list[str]):
         publish=tuple(a.publish), publish_all=a.publish_all, expose=tuple(a.expose),
         stdin=a.interactive, tty=a.tty, entrypoint=a.entrypoint, workdir=a.workdir,
         user=a.user, labels=key_values(a.labels, "label"), privileged=a.privileged,
-        cap_add=tuple(a.cap_add), auto_remove=a.rm, detach=detach)
+        cap_add=tuple(a.cap_add), auto_remove=a.rm, detach=detach,
+        volumes=tuple(a.volumes), tmpfs=tuple(a.tmpfs))
     return opts, a

@@ -42,6 +42,8 @@ class RunOptions:
     cap_add: tuple[str, ...] = ()
     auto_remove: bool = False
     detach: bool = True
+    volumes: tuple[str, ...] = ()  # -v: SRC:DST[:MODE] binds, or a bare DST volume
+    tmpfs: tuple[str, ...] = ()  # --tmpfs DST[:OPTIONS]
 
 
 def container_create_body(opts: RunOptions) -> dict:
@@ -64,7 +66,8 @@ def container_create_body(opts: RunOptions) -> dict:
     body.update({
         "Tty": opts.tty, "OpenStdin": opts.stdin, "StdinOnce": opts.stdin and not opts.detach,
         "Env": expand_env(opts.env) or None, "Cmd": list(opts.cmd) or None,
-        "Image": opts.image, "Volumes": {}, "WorkingDir": opts.workdir,
+        "Image": opts.image,
+        "Volumes": {v: {} for v in opts.volumes if ":" not in v}, "WorkingDir": opts.workdir,
         "Entrypoint": [opts.entrypoint] if opts.entrypoint is not None else None,
         "OnBuild": None, "Labels": sorted_map(opts.labels),
         "HostConfig": host_config(opts, mode, bindings),
@@ -80,10 +83,22 @@ def endpoints_config(opts: RunOptions, mode: str) -> dict:
     return {}
 
 
+def binds(volumes: tuple[str, ...]) -> list[str] | None:
+    """The `-v` specs with a source, a relative host path made absolute as docker CLI does."""
+    out = []
+    for spec in volumes:
+        source, colon, rest = spec.partition(":")
+        if colon:
+            out.append(f"{os.path.abspath(source)}:{rest}" if source.startswith(".") else spec)
+    return out or None
+
+
 def host_config(opts: RunOptions, mode: str, bindings: dict) -> dict:
     """Return HostConfig with every key docker CLI 28 sends, defaults included."""
+    tmpfs = dict(t.partition(":")[::2] for t in opts.tmpfs)
     return {
-        "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "", "Config": {}},
+        **({"Tmpfs": tmpfs} if tmpfs else {}),
+        "Binds": binds(opts.volumes), "ContainerIDFile": "", "LogConfig": {"Type": "", "Config": {}},
         "NetworkMode": mode, "PortBindings": bindings,
         "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
         "AutoRemove": opts.auto_remove, "VolumeDriver": "", "VolumesFrom": None,

@@ -75,6 +75,10 @@ class Containers:
         mode = primary_network_ref(spec)
         if mode == "host" and spec.port_bindings:
             warnings.append("Published ports are discarded when using host network mode")
+        if any(m.anonymous and not m.source for m in spec.mounts):
+            spec = replace(spec, mounts=tuple(
+                replace(m, source=secrets.token_hex(32)) if m.anonymous and not m.source
+                else m for m in spec.mounts))
         c = Container(
             id=cid, name=name, created=now_rfc3339(), spec=spec, image_id=image.id,
             path=argv[0], args=argv[1:], env=merged_env(image.env, spec.env),

@@ -124,7 +124,12 @@ class Engine:
         image = await self.images.get(spec.image)
         async with self.create_lock:
             c, warnings = self.containers.build(spec, image)
-            await self.state.add_container(c)
+            await self.runtime.make_mounts(c)
+            try:
+                await self.state.add_container(c)
+            except BaseException:
+                await self.runtime.release_volumes(c, set())
+                raise
         log.info("created container %s (%s)", c.name, c.short_id)
         return c, warnings
 

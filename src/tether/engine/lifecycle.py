@@ -276,6 +276,9 @@ class Lifecycle:
                 return
             await self.runtime.remove(c.id)
             await self.state.remove_container(c)
+            await self.runtime.release_volumes(c, {
+                m.source for other in self.state.containers.values()
+                for m in other.spec.mounts if m.type == "volume"})
         self.notify(c.id, "removed", c.state)
         for cond in ("next-exit", "not-running"):
             self.notify(c.id, cond, c.state)

@@ -6,6 +6,7 @@ from tether.model.container import (
     ContainerState,
     ExecSpec,
     Image,
+    MountSpec,
     PortBinding,
 )
 from tether.model.network import (
@@ -19,5 +20,5 @@ from tether.model.network import (
 
 __all__ = [
     "Container", "ContainerSpec", "ContainerState", "Endpoint", "EndpointRequest", "ExecSpec",
-    "IPAMPool", "Image", "Network", "NetworkSpec", "PoolRequest", "PortBinding",
+    "IPAMPool", "Image", "MountSpec", "Network", "NetworkSpec", "PoolRequest", "PortBinding",
 ]

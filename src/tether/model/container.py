@@ -27,6 +27,24 @@ class PortBinding:
 
 
 @dataclass(frozen=True)
+class MountSpec:
+    """One filesystem mount of a container: a host path (`bind`), a directory the daemon
+    keeps under `<data-root>/volumes/<source>/_data` (`volume`), or a `tmpfs`."""
+
+    type: str  # bind | volume | tmpfs
+    target: str
+    source: str = ""  # the host path (bind) or the volume's name (volume)
+    read_only: bool = False
+    mode: str = ""  # the mode text of a `-v` spec ("ro", "rw,z"), as inspect shows it
+    propagation: str = ""  # bind only: rprivate unless asked
+    options: tuple[str, ...] = ()  # tmpfs only: mount options ("size=64m", "mode=1777")
+    anonymous: bool = False  # a volume named by tether: removed with its last container
+    # the create field it came from: Binds (`-v`), Mounts (`--mount`), Tmpfs or Volumes
+    origin: str = "Mounts"
+    create_source: bool = False  # a `-v` bind: a missing host directory is made, as dockerd does
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """A container's configuration as create asked for it, typed at the API edge."""
 
@@ -62,6 +80,9 @@ class ContainerSpec:
     stop_timeout: int | None = None
     privileged: bool = False
     cap_add: tuple[str, ...] = ()
+    mounts: tuple[MountSpec, ...] = ()  # Binds, Mounts, Tmpfs and Config.Volumes, resolved
+    binds: tuple[str, ...] | None = None  # HostConfig.Binds as given, for inspect
+    tmpfs: dict[str, str] = field(default_factory=dict)  # HostConfig.Tmpfs as given
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 What it gives a container is what Docker gives by default: new mount, uts, pid and ipc
 namespaces, the sandbox's network namespace (or the host's when there is none), Docker's
 default capability set (NET_RAW so ping works; NET_ADMIN only with --privileged or
---cap-add), the sandbox's hosts, resolv.conf and hostname files bind-mounted over /etc, and
-runc's standard /dev. No seccomp profile.
+--cap-add), the sandbox's hosts, resolv.conf and hostname files bind-mounted over /etc, runc's standard
+/dev, then the container's own binds, volumes and tmpfs mounts (volumes.py). No seccomp
+profile.
 
 The root is an overlay of the image (lower) and the container's own upper directory, and it
 is the bundle's first mount: runc mounts it over the empty `root.path` inside the container's
@@ -65,6 +66,7 @@ class BundleInputs:
     privileged: bool = False
     cap_add: tuple[str, ...] = ()
     tty: bool = False
+    user_mounts: tuple[dict, ...] = ()  # the OCI entries of the container's own mounts
 
 
 def capabilities(privileged: bool, cap_add: tuple[str, ...]) -> list[str]:
@@ -113,6 +115,7 @@ def mounts(b: BundleInputs) -> list[dict]:
         return {"destination": dst, "type": "bind", "source": src,
                 "options": ["rbind", "rprivate"]}
     sys_opts = ["nosuid", "noexec", "nodev"] + ([] if b.privileged else ["ro"])
+    taken = {m["destination"] for m in b.user_mounts}
     return [
         {"destination": "/", "type": "overlay", "source": "overlay",
          "options": [overlay_options(b.lower, b.upper, b.work)]},
@@ -126,9 +129,11 @@ def mounts(b: BundleInputs) -> list[dict]:
         {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
          "options": ["nosuid", "noexec", "nodev"]},
         {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_opts},
-        bind(b.resolv, "/etc/resolv.conf"),
-        bind(b.hostname_file, "/etc/hostname"),
-        bind(b.hosts, "/etc/hosts"),
+        # a user's mount on one of these files replaces the engine's, as in dockerd
+        *(bind(src, dst) for src, dst in ((b.resolv, "/etc/resolv.conf"),
+                                          (b.hostname_file, "/etc/hostname"),
+                                          (b.hosts, "/etc/hosts")) if dst not in taken),
+        *b.user_mounts,
     ]
 
 

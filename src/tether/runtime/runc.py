@@ -22,7 +22,7 @@ from typing import Awaitable, Callable, AsyncIterator
 
 from tether.errors import InvalidArgument, KernelError, NotFound
 from tether.model import Container, ExecSpec, Image
-from tether.runtime import bundle, logs, shim
+from tether.runtime import bundle, logs, shim, volumes
 from tether.runtime import console
 from tether.runtime.console import StdinWriter, stdin_held
 from tether.runtime.cgroups import remove_cgroups, sweep_cgroups
@@ -41,6 +41,7 @@ class Runtime:
 
     def __init__(self, data_root: str, exec_root: str, runc: str = "runc") -> None:
         self.data_root = os.path.join(data_root, "containers")
+        self.volumes_root = os.path.join(data_root, "volumes")
         self.exec_root = os.path.join(exec_root, "containers")
         self.runc_root = os.path.join(exec_root, "runc")
         self.runc = runc
@@ -95,6 +96,7 @@ class Runtime:
             if not os.path.exists(path):
                 open(path, "a").close()
         uid, gid = resolve_user(lower, c.spec.user or image.user)
+        await self.make_mounts(c)
         config = bundle.bundle_config(self._inputs(c, image, lower, uid, gid))
         await asyncio.to_thread(atomic_write_json, os.path.join(d, "config.json"), config)
         os.makedirs(self.rootfs_path(c.id), exist_ok=True)
@@ -113,7 +115,22 @@ class Runtime:
             resolv=self.resolv_path(c.id), hostname_file=self.hostname_path(c.id),
             args=(c.path, *c.args) if c.path else (), env=env, hostname=c.hostname,
             cwd=c.spec.working_dir or image.working_dir or "/", uid=uid, gid=gid,
-            privileged=c.spec.privileged, cap_add=c.spec.cap_add, tty=c.spec.tty)
+            privileged=c.spec.privileged, cap_add=c.spec.cap_add, tty=c.spec.tty,
+            user_mounts=tuple(volumes.runc_mounts(self.volumes_root, c.spec.mounts)))
+
+    async def make_mounts(self, c: Container) -> None:
+        """Make the volumes and `-v` host directories `c` mounts (create and start call it).
+
+        Raises:
+            InvalidArgument: a `--mount` bind whose source does not exist.
+        """
+        if c.spec.mounts:
+            await asyncio.to_thread(volumes.make_sources, self.volumes_root, c.spec.mounts)
+
+    async def release_volumes(self, c: Container, in_use: set[str]) -> None:
+        """Delete the anonymous volumes of removed `c` that no name in `in_use` holds."""
+        if c.spec.mounts:
+            await asyncio.to_thread(volumes.release, self.volumes_root, c.spec.mounts, in_use)
 
     async def start(self, c: Container, netns_path: str | None) -> int:
         """Start the prepared container in `netns_path` (None: the host's); return its pid.
