@@ -101,6 +101,8 @@ def test_a_named_volume_outlives_its_containers_and_an_anonymous_one_goes_with_i
         second.remove(force=True)
     assert not os.path.exists(os.path.join(volumes, name))
     assert os.path.isdir(os.path.join(volumes, "keepme", "_data"))
+    docker_client.volumes.get("keepme").remove()
+    assert not os.path.exists(os.path.join(volumes, "keepme"))
 
 
 def test_tmpfs_mounts_get_dockers_options_and_a_bind_can_replace_etc_hosts(
@@ -128,3 +130,36 @@ def test_tethers_cli_sends_v_and_tmpfs_as_docker_does(daemon, busybox_image, tmp
     assert lines[0] == "via the tether CLI"
     assert "size=1024k" in lines[1] and "noexec" in lines[1]
     assert lines[2] == "anon-ok"
+
+
+def test_the_volumes_api_creates_lists_refuses_removal_in_use_and_prunes(
+        daemon, docker_client, busybox_image):
+    v = docker_client.volumes.create("apivol", labels={"tier": "db"})
+    assert v.attrs["Driver"] == "local" and v.attrs["Labels"] == {"tier": "db"}
+    assert v.attrs["Mountpoint"] == os.path.join(daemon.data_root, "volumes", "apivol", "_data")
+    assert docker_client.volumes.create("apivol").attrs["Labels"] == {"tier": "db"}  # as is
+    with pytest.raises(docker.errors.NotFound) as err:
+        docker_client.volumes.get("missing")
+    assert err.value.explanation == "get missing: no such volume"
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.volumes.create("x1", driver="nosuch")
+    c = run(docker_client, "sh -c 'echo hi > /v/f; sleep 600'", volumes=["apivol:/v"])
+    try:
+        with pytest.raises(docker.errors.APIError) as err:
+            v.remove()
+        assert err.value.status_code == 409
+        assert err.value.explanation == f"remove apivol: volume is in use - [{c.id}]"
+        assert "apivol" not in [x.name for x in docker_client.volumes.list(
+            filters={"dangling": True})]
+        assert [x.name for x in docker_client.volumes.list(filters={"label": "tier=db"})] \
+            == ["apivol"]
+    finally:
+        c.remove(force=True)
+    anon = docker_client.volumes.create()  # no name: tether names it, and prune takes it
+    assert len(anon.name) == 64
+    pruned = docker_client.volumes.prune()["VolumesDeleted"]
+    assert pruned == [anon.name]  # API 1.42+: anonymous volumes only
+    assert docker_client.volumes.prune(filters={"all": True})["VolumesDeleted"] == ["apivol"]
+    assert not os.path.exists(os.path.join(daemon.data_root, "volumes", "apivol"))
+    docker_client.volumes.create("gone").remove()
+    assert [x.name for x in docker_client.volumes.list()] == []

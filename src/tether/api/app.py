@@ -17,7 +17,7 @@ from aiohttp import web
 
 from tether.api import (
     attach, handlers_containers, handlers_events, handlers_exec, handlers_images,
-    handlers_netview, handlers_networks, handlers_system,
+    handlers_netview, handlers_networks, handlers_system, handlers_volumes,
 )
 from tether.api.context import ENGINE, FACTS, TASKS, VERSION_INFO
 from tether.api.middleware import docker_headers, errors_middleware
@@ -29,7 +29,7 @@ SOCKET_GROUP = "tether"  # like dockerd's "docker" group: its members may use th
 VERSION_PREFIX = r"/v{version:[0-9]+\.[0-9]+}"
 ROUTE_TABLES = (handlers_system.ROUTES, handlers_networks.ROUTES, handlers_containers.ROUTES,
                 handlers_exec.ROUTES, handlers_images.ROUTES, attach.ROUTES,
-                handlers_events.ROUTES, handlers_netview.ROUTES)
+                handlers_events.ROUTES, handlers_netview.ROUTES, handlers_volumes.ROUTES)
 
 
 def make_app(engine: EngineApi, *, version_info: dict[str, Any]) -> web.Application:

@@ -57,7 +57,8 @@ async def restart_container(request: web.Request) -> web.Response:
 
 
 async def remove_container(request: web.Request) -> web.Response:
-    """`DELETE /containers/{id}` (`v` and `link` are accepted; tether has no volumes)."""
+    """`DELETE /containers/{id}` (`v` and `link` are accepted: an unnamed volume goes with
+    the last container that mounts it either way)."""
     await engine_of(request).remove_container(request.match_info["id"],
                                               query_bool(request, "force"))
     return web.Response(status=204)

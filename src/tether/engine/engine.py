@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import AsyncIterator, Awaitable
 
 from tether.engine import eventlog
@@ -27,9 +28,10 @@ from tether.engine.state import State
 from tether.errors import Conflict
 from tether.kernel.probe import ProbeResult, probe
 from tether.engine.topology import snapshot
+from tether.engine.volumes import Volumes
 from tether.netview.topology import Topology
 from tether.runtime.signals import parse_signal
-from tether.model import Container, ContainerSpec, ContainerState, EndpointRequest, ExecSpec, Image, Network, NetworkSpec
+from tether.model import Container, ContainerSpec, ContainerState, EndpointRequest, ExecSpec, Image, Network, NetworkSpec, Volume
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class Engine:
         self.networks = Networks(self.state, ipam, drivers, firewall, host_prefixes,
                                  default_bridge)
         self.containers = Containers(self.state, self.networks)
+        self.volumes = Volumes(self.state, os.path.join(data_root, "volumes"))
         self.endpoints = Endpoints(ipam, drivers, firewall)
         self.networks.cluster = self.endpoints.cluster = cluster
         self.discovery = Discovery(self.state, resolver)
@@ -300,6 +303,25 @@ class Engine:
         report = await self.images.remove(ref, in_use=bool(users))
         self.events.publish(eventlog.image_removed(image, report))
         return report
+
+    # ---- volumes ---------------------------------------------------------------------------
+
+    async def create_volume(self, name: str, driver: str, options: dict[str, str],
+                            labels: dict[str, str]) -> Volume:
+        return await self.volumes.create(name, driver, options, labels)
+
+    async def list_volumes(self) -> list[tuple[Volume, int]]:
+        users = self.volumes.users()
+        return [(v, len(users.get(v.name, ()))) for v in await self.volumes.list()]
+
+    async def inspect_volume(self, name: str) -> Volume:
+        return await self.volumes.get(name)
+
+    async def remove_volume(self, name: str, force: bool) -> None:
+        await self.volumes.remove(name, force)
+
+    async def prune_volumes(self, everything: bool, labels: list[str]) -> list[str]:
+        return await self.volumes.prune(everything, labels)
 
     # ---- system ----------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import AsyncIterator, Awaitable, Protocol
 from tether.engine.eventbus import Subscription
 from tether.kernel.probe import ProbeResult
 from tether.netview.topology import Topology
-from tether.model import Container, ContainerSpec, ContainerState, Endpoint, EndpointRequest, ExecSpec, Image, Network, NetworkSpec
+from tether.model import Container, ContainerSpec, ContainerState, Endpoint, EndpointRequest, ExecSpec, Image, Network, NetworkSpec, Volume
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,15 @@ class EngineApi(Protocol):
     async def list_images(self) -> list[Image]: ...
     async def inspect_image(self, ref: str) -> Image: ...
     async def remove_image(self, ref: str, force: bool) -> list[dict[str, str]]: ...
+
+    # volumes (the local driver's directories)
+    async def create_volume(self, name: str, driver: str, options: dict[str, str],
+                            labels: dict[str, str]) -> Volume: ...
+    async def list_volumes(self) -> list[tuple[Volume, int]]:
+        """Every volume with the number of containers that mount it."""
+    async def inspect_volume(self, ref: str) -> Volume: ...
+    async def remove_volume(self, name: str, force: bool) -> None: ...
+    async def prune_volumes(self, everything: bool, labels: list[str]) -> list[str]: ...
 
     # system
     def subscribe_events(self, since_nano: int | None, until_nano: int | None) -> Subscription:

@@ -8,6 +8,7 @@ from tether.model.container import (
     Image,
     MountSpec,
     PortBinding,
+    Volume,
 )
 from tether.model.network import (
     Endpoint,
@@ -21,4 +22,5 @@ from tether.model.network import (
 __all__ = [
     "Container", "ContainerSpec", "ContainerState", "Endpoint", "EndpointRequest", "ExecSpec",
     "IPAMPool", "Image", "MountSpec", "Network", "NetworkSpec", "PoolRequest", "PortBinding",
+    "Volume",
 ]

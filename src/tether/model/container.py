@@ -45,6 +45,18 @@ class MountSpec:
 
 
 @dataclass(frozen=True)
+class Volume:
+    """A volume of the local driver: a directory `mountpoint` and what create gave it."""
+
+    name: str
+    mountpoint: str
+    created: str
+    labels: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+    anonymous: bool = False
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """A container's configuration as create asked for it, typed at the API edge."""
 

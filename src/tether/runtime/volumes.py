@@ -5,18 +5,23 @@ it; it is made on first use. A volume tether named (`-v /data`, `--mount type=vo
 source, an image-less Config.Volumes path) carries an `anonymous` marker beside `_data` and
 goes with the last container that mounts it; a named one stays. A `-v` bind of a missing host
 directory makes it, as dockerd does; a `--mount` bind of a missing path is refused.
+`volume create` adds a `meta.json` beside `_data` with its labels and options; the directory
+itself is the record, so a volume is there exactly when its directory is.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 from collections.abc import Iterable
 
 from tether.errors import InvalidArgument
-from tether.model import MountSpec
+from tether.model import MountSpec, Volume
+from tether.runtime.files import atomic_write_json, read_json
 
 ANONYMOUS_MARK = "anonymous"
+META = "meta.json"
 
 
 def volume_data(root: str, name: str) -> str:
@@ -68,3 +73,43 @@ def runc_mounts(root: str, mounts: Iterable[MountSpec]) -> list[dict]:
         out.append({"destination": m.target, "type": "bind",
                     "source": source_path(root, m), "options": options})
     return out
+
+
+def create(root: str, name: str, labels: dict[str, str], options: dict[str, str],
+           anonymous: bool = False) -> Volume:
+    """Make volume `name` with its labels and options; an existing one is returned as is."""
+    found = read(root, name)
+    if found is not None:
+        return found
+    os.makedirs(volume_data(root, name), exist_ok=True)
+    atomic_write_json(os.path.join(root, name, META), {"Labels": labels, "Options": options})
+    if anonymous:
+        open(os.path.join(root, name, ANONYMOUS_MARK), "a").close()
+    return read(root, name)  # type: ignore[return-value]
+
+
+def read(root: str, name: str) -> Volume | None:
+    """Volume `name`, or None when it has no directory."""
+    path = os.path.join(root, name)
+    if not os.path.isdir(volume_data(root, name)):
+        return None
+    created = os.stat(path).st_mtime  # its entries are all made at once
+    meta = read_json(os.path.join(path, META))
+    meta = meta if isinstance(meta, dict) else {}
+    stamp = datetime.datetime.fromtimestamp(created, datetime.timezone.utc)
+    return Volume(name=name, mountpoint=volume_data(root, name),
+                  created=stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  labels=dict(meta.get("Labels") or {}), options=dict(meta.get("Options") or {}),
+                  anonymous=os.path.exists(os.path.join(path, ANONYMOUS_MARK)))
+
+
+def all_volumes(root: str) -> list[Volume]:
+    try:
+        names = sorted(os.listdir(root))
+    except FileNotFoundError:
+        return []
+    return [v for v in (read(root, n) for n in names) if v is not None]
+
+
+def delete(root: str, name: str) -> None:
+    shutil.rmtree(os.path.join(root, name), ignore_errors=True)
