@@ -9,17 +9,16 @@ anonymous volume on each path no other field mounts). The sentences are dockerd'
 from __future__ import annotations
 
 import posixpath
-import re
 from typing import Any
 
 from tether.api.jsonbody import get_bool, get_int, get_obj, get_str, get_str_list, get_str_map
+from tether.engine.volumes import check_name
 from tether.errors import InvalidArgument
 from tether.model import MountSpec
 
 PROPAGATIONS = frozenset({"shared", "rshared", "slave", "rslave", "private", "rprivate"})
 # SELinux labels, copy control and macOS consistency: accepted and without effect here
 QUIET_MODES = frozenset({"z", "Z", "nocopy", "consistent", "cached", "delegated"})
-VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 MOUNT_TYPES = ("bind", "volume", "tmpfs")
 # what --tmpfs and --mount type=tmpfs get before the user's options, as in dockerd
 TMPFS_DEFAULTS = ("noexec", "nosuid", "nodev")
@@ -79,7 +78,7 @@ def parse_bind(spec: str) -> MountSpec:
                          source=posixpath.normpath(source), read_only=read_only, mode=mode,
                          propagation=propagation or "rprivate", origin="Binds",
                          create_source=True)
-    _check_volume_name(source)
+    check_name(source)
     return MountSpec(type="volume", target=_target(target, bad, "volume"), source=source,
                      read_only=read_only, mode=mode or "z", origin="Binds")
 
@@ -118,7 +117,7 @@ def parse_mount(raw: Any) -> MountSpec:
         return MountSpec(type="bind", target=target, source=posixpath.normpath(source),
                          read_only=read_only, propagation=propagation or "rprivate")
     if source:
-        _check_volume_name(source)
+        check_name(source)
     return MountSpec(type="volume", target=target, source=source, read_only=read_only,
                      anonymous=not source)
 
@@ -139,11 +138,3 @@ def _target(path: str, bad: str, kind: str) -> str:
     if clean == "/" or clean == "//":
         raise InvalidArgument(f"{bad}: invalid specification: destination can't be '/'")
     return clean
-
-
-def _check_volume_name(name: str) -> None:
-    if not VOLUME_NAME.fullmatch(name):
-        raise InvalidArgument(
-            f'create {name}: "{name}" includes invalid characters for a local volume name, '
-            'only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host '
-            "directory, use absolute path")

@@ -43,11 +43,8 @@ class Volumes:
         if driver not in ("", "local"):
             raise NotFound(f'error looking up volume plugin {driver}: plugin "{driver}" not '
                            "found")
-        if name and not NAME.fullmatch(name):
-            raise InvalidArgument(
-                f'create {name}: "{name}" includes invalid characters for a local volume '
-                'name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass '
-                "a host directory, use absolute path")
+        if name:
+            check_name(name)
         return await asyncio.to_thread(store.create, self.root, name or secrets.token_hex(32),
                                        labels, options, not name)
 
@@ -92,6 +89,20 @@ class Volumes:
             await asyncio.to_thread(store.delete, self.root, v.name)
             gone.append(v.name)
         return gone
+
+
+def check_name(name: str) -> None:
+    """Refuse a name the local driver cannot take, in dockerd's words (it may be a relative
+    path meant as a bind).
+
+    Raises:
+        InvalidArgument: always, for a bad name.
+    """
+    if not NAME.fullmatch(name):
+        raise InvalidArgument(
+            f'create {name}: "{name}" includes invalid characters for a local volume name, '
+            'only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host '
+            "directory, use absolute path")
 
 
 def has_label(v: Volume, spec: str) -> bool:
