@@ -130,8 +130,8 @@ class Engine:
             await self.runtime.make_mounts(c)
             try:
                 await self.state.add_container(c)
-            except BaseException:
-                await self.runtime.release_volumes(c, set())
+            except BaseException:  # a volume another container mounts by name stays
+                await self.runtime.release_volumes(c, set(self.volumes.users()))
                 raise
         log.info("created container %s (%s)", c.name, c.short_id)
         return c, warnings

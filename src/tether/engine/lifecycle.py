@@ -25,6 +25,7 @@ from tether.engine.marks import Marks
 from tether.engine.ports import Ports
 from tether.engine.rollback import Rollback
 from tether.engine.state import State
+from tether.engine.volumes import volume_users
 from tether.errors import Conflict, Forbidden, InvalidArgument, NotFound, NotModified
 from tether.kernel.netns import create_netns, remove_netns
 from tether.model import Container, ContainerState, Endpoint, EndpointRequest, Network
@@ -276,9 +277,9 @@ class Lifecycle:
                 return
             await self.runtime.remove(c.id)
             await self.state.remove_container(c)
-            await self.runtime.release_volumes(c, {
-                m.source for other in self.state.containers.values()
-                for m in other.spec.mounts if m.type == "volume"})
+            if c.spec.mounts:
+                await self.runtime.release_volumes(
+                    c, set(volume_users(self.state.containers.values())))
         self.notify(c.id, "removed", c.state)
         for cond in ("next-exit", "not-running"):
             self.notify(c.id, cond, c.state)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+from collections.abc import Iterable
 
 from tether.engine.state import State
 from tether.errors import Conflict, InvalidArgument, NotFound
-from tether.model import Volume
+from tether.model import Container, Volume
 from tether.runtime import volumes as store
 
 NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
@@ -24,13 +25,7 @@ class Volumes:
         self.root = root
 
     def users(self) -> dict[str, list[str]]:
-        """Volume name -> ids of the containers that mount it."""
-        out: dict[str, list[str]] = {}
-        for c in self.state.containers.values():
-            for m in c.spec.mounts:
-                if m.type == "volume":
-                    out.setdefault(m.source, []).append(c.id)
-        return out
+        return volume_users(self.state.containers.values())
 
     async def create(self, name: str, driver: str, options: dict[str, str],
                      labels: dict[str, str]) -> Volume:
@@ -89,6 +84,16 @@ class Volumes:
             await asyncio.to_thread(store.delete, self.root, v.name)
             gone.append(v.name)
         return gone
+
+
+def volume_users(containers: Iterable[Container]) -> dict[str, list[str]]:
+    """Volume name -> ids of the containers (running or not) that mount it."""
+    out: dict[str, list[str]] = {}
+    for c in containers:
+        for m in c.spec.mounts:
+            if m.type == "volume":
+                out.setdefault(m.source, []).append(c.id)
+    return out
 
 
 def check_name(name: str) -> None:
