@@ -84,6 +84,11 @@ def _network_type(value: str) -> str:
     return value
 
 
+def label_filters(filters: Filters) -> list[str]:
+    """`label` and `label!` filters as one list for `labels_match` ("!" marks a negation)."""
+    return [*filters.get("label", []), *("!" + v for v in filters.get("label!", []))]
+
+
 def parse_until(values: list[str], now: float) -> float | None:
     """`until` as Docker accepts it: a unix time, an RFC 3339 date, or a Go duration ago."""
     if not values:

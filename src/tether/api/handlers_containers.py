@@ -11,7 +11,9 @@ from typing import AsyncIterator, Awaitable
 from aiohttp import web
 
 from tether.api.context import TASKS, engine_of
-from tether.api.filters import CONTAINER_KEYS, match_container, parse_filters
+from tether.api.filters import (
+    CONTAINER_KEYS, label_filters, match_container, parse_filters, parse_until,
+)
 from tether.api.jsonbody import query_bool, query_int, read_json
 from tether.api.middleware import api_version
 from tether.api.schema_containers import parse_container_create
@@ -159,8 +161,17 @@ async def copy_chunks(response: web.StreamResponse, chunks: AsyncIterator[tuple[
         await response.write(data if tty else frame(kind, data))
 
 
+async def prune_containers(request: web.Request) -> web.Response:
+    """`POST /containers/prune`: every container not running that the filters match."""
+    filters = parse_filters(request.query.get("filters"), {"label", "label!", "until"})
+    gone = await engine_of(request).prune_containers(
+        label_filters(filters), parse_until(filters.get("until", []), time.time()))
+    return web.json_response({"ContainersDeleted": gone or None, "SpaceReclaimed": 0})
+
+
 ROUTES = [
     ("POST", "/containers/create", create_container),
+    ("POST", "/containers/prune", prune_containers),
     ("GET", "/containers/json", list_containers),
     ("GET", "/containers/{id}/json", inspect_container),
     ("POST", "/containers/{id}/start", start_container),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import time
 from typing import AsyncIterator
 
 from aiohttp import web
 
 from tether.api.context import engine_of
-from tether.api.filters import parse_filters
+from tether.api.filters import label_filters, parse_filters, parse_until
 from tether.api.jsonbody import query_bool
 from tether.api.middleware import api_version
 from tether.api.schema_images import import_tags, render_image, render_image_summary
@@ -68,7 +69,37 @@ async def remove_image(request: web.Request) -> web.Response:
     return web.json_response(result)
 
 
+async def tag_image(request: web.Request) -> web.Response:
+    """`POST /images/{name}/tag?repo=R&tag=T` (`docker tag`): 201, no body."""
+    tags = import_tags(request.query.get("repo", ""), request.query.get("tag", ""))
+    if not tags:
+        raise InvalidArgument("repository name must have at least one component")
+    await engine_of(request).tag_image(request.match_info["name"], tags[0])
+    return web.Response(status=201)
+
+
+async def prune_images(request: web.Request) -> web.Response:
+    """`POST /images/prune`: untagged images no container uses, or with `dangling=false`
+    every image no container uses."""
+    filters = parse_filters(request.query.get("filters"),
+                            {"dangling", "label", "label!", "until"})
+    dangling_only = all(v.lower() in ("1", "true") for v in filters.get("dangling", []))
+    report = await engine_of(request).prune_images(
+        dangling_only, label_filters(filters),
+        parse_until(filters.get("until", []), time.time()))
+    return web.json_response({"ImagesDeleted": report or None, "SpaceReclaimed": 0})
+
+
+async def prune_build_cache(request: web.Request) -> web.Response:
+    """`POST /build/prune`: tether builds nothing, so there is no cache (`system prune`
+    asks anyway)."""
+    return web.json_response({"CachesDeleted": None, "SpaceReclaimed": 0})
+
+
 ROUTES = [
+    ("POST", "/images/prune", prune_images),
+    ("POST", "/images/{name:.+}/tag", tag_image),
+    ("POST", "/build/prune", prune_build_cache),
     ("POST", "/images/create", create_image),
     ("GET", "/images/json", list_images),
     ("GET", "/images/{name:.+}/json", inspect_image),

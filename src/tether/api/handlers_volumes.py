@@ -7,10 +7,10 @@ from typing import Any
 from aiohttp import web
 
 from tether.api.context import engine_of
-from tether.api.filters import parse_filters
+from tether.api.filters import label_filters, parse_filters
 from tether.api.jsonbody import get_str, get_str_map, query_bool, read_json
 from tether.api.middleware import api_version
-from tether.engine.volumes import has_label
+from tether.engine.networks import labels_match
 from tether.errors import InvalidArgument
 from tether.model import Volume
 
@@ -45,7 +45,7 @@ async def list_volumes(request: web.Request) -> web.Response:
             continue
         if filters.get("driver") and "local" not in filters["driver"]:
             continue
-        if not all(has_label(v, f) for f in filters.get("label", [])):
+        if not labels_match(v.labels, filters.get("label", [])):
             continue
         out.append(render_volume(v, api_version(request)))
     return web.json_response({"Volumes": out, "Warnings": None})
@@ -64,13 +64,13 @@ async def remove_volume(request: web.Request) -> web.Response:
 
 async def prune_volumes(request: web.Request) -> web.Response:
     """API 1.42+ prunes anonymous volumes unless `all=true`; before, every unused one."""
-    filters = parse_filters(request.query.get("filters"), {"label", "all"})
+    filters = parse_filters(request.query.get("filters"), {"label", "label!", "all"})
     everything = api_version(request) < (1, 42)
     for value in filters.get("all", []):
         if value.lower() not in ("1", "true", "0", "false"):
             raise InvalidArgument(f"invalid filter 'all={value}'")
         everything = value.lower() in ("1", "true")
-    gone = await engine_of(request).prune_volumes(everything, filters.get("label", []))
+    gone = await engine_of(request).prune_volumes(everything, label_filters(filters))
     return web.json_response({"VolumesDeleted": gone or None, "SpaceReclaimed": 0})
 
 

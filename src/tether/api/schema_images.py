@@ -11,8 +11,20 @@ from tether.model import Image
 Version = tuple[int, int]
 
 
+def familiar(repo: str) -> str:
+    """A repository as dockerd shows it: docker CLI 28 sends `docker.io/library/busybox`
+    for `busybox`, and `docker.io/me/app` for `me/app`."""
+    for prefix in ("docker.io/", "index.docker.io/"):
+        if repo.startswith(prefix):
+            rest = repo[len(prefix):]
+            official = rest.startswith("library/") and rest.count("/") == 1
+            return rest.removeprefix("library/") if official else rest
+    return repo
+
+
 def import_tags(repo: str, tag: str) -> tuple[str, ...]:
     """`repo=busybox:local` or `repo=busybox&tag=local` -> ("busybox:local",); none -> ()."""
+    repo = familiar(repo)
     if not repo:
         if tag:
             raise InvalidArgument("a tag was given without a repository name")

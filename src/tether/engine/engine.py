@@ -22,10 +22,11 @@ from tether.engine.facade import ContainerView, ExecInstance, NetworkView
 from tether.engine.fwguard import FirewallGuard
 from tether.engine.lifecycle import Lifecycle
 from tether.engine.limits import NeighbourBudget
-from tether.engine.networks import DEFAULT_BRIDGE, Networks
+from tether.engine.clock import parse_rfc3339
+from tether.engine.networks import DEFAULT_BRIDGE, Networks, labels_match
 from tether.engine.reconcile import reconcile
 from tether.engine.state import State
-from tether.errors import Conflict
+from tether.errors import Conflict, NotFound
 from tether.kernel.probe import ProbeResult, probe
 from tether.engine.topology import snapshot
 from tether.engine.volumes import Volumes
@@ -302,6 +303,46 @@ class Engine:
             )
         report = await self.images.remove(ref, in_use=bool(users))
         self.events.publish(eventlog.image_removed(image, report))
+        return report
+
+    async def prune_containers(self, labels: list[str], until: float | None) -> list[str]:
+        """Remove every container not running that matches the filters; return their ids."""
+        gone = []
+        for c in sorted(self.state.containers.values(), key=lambda c: c.created):
+            if c.state.running or not labels_match(c.spec.labels, labels):
+                continue
+            if until is not None and parse_rfc3339(c.created) >= until:
+                continue
+            try:
+                await self.remove_container(c.id, force=False)
+            except (Conflict, NotFound):  # started or removed meanwhile
+                continue
+            gone.append(c.id)
+        return gone
+
+    async def tag_image(self, ref: str, new_tag: str) -> None:
+        image = await self.images.get(ref)
+        await self.images.tag(image.id, new_tag)
+        self.events.publish([eventlog.image(image, "tag", name=new_tag)])
+
+    async def prune_images(self, dangling_only: bool, labels: list[str],
+                           until: float | None) -> list[dict[str, str]]:
+        """Remove the images no container uses (only untagged ones when `dangling_only`)."""
+        used = {c.image_id for c in self.state.containers.values()}
+        report: list[dict[str, str]] = []
+        for image in await self.images.list():
+            if image.id in used or (dangling_only and image.repo_tags):
+                continue
+            if not labels_match(image.labels, labels):
+                continue
+            if until is not None and parse_rfc3339(image.created) >= until:
+                continue
+            refs = list(image.repo_tags) or [image.id]
+            for ref in refs:
+                try:
+                    report += await self.remove_image(ref, force=False)
+                except (Conflict, NotFound):
+                    break
         return report
 
     # ---- volumes ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import re
 import secrets
 from collections.abc import Iterable
 
+from tether.engine.networks import labels_match
 from tether.engine.state import State
 from tether.errors import Conflict, InvalidArgument, NotFound
 from tether.model import Container, Volume
@@ -73,13 +74,13 @@ class Volumes:
 
     async def prune(self, everything: bool, labels: list[str]) -> list[str]:
         """Delete the volumes no container mounts (only anonymous ones unless
-        `everything`) carrying every `labels` filter ("k" or "k=v"); return their names."""
+        `everything`) that match the label filters; return their names."""
         used = self.users()
         gone = []
         for v in await self.list():
             if v.name in used or not (everything or v.anonymous):
                 continue
-            if not all(has_label(v, f) for f in labels):
+            if not labels_match(v.labels, labels):
                 continue
             await asyncio.to_thread(store.delete, self.root, v.name)
             gone.append(v.name)
@@ -108,9 +109,3 @@ def check_name(name: str) -> None:
             f'create {name}: "{name}" includes invalid characters for a local volume name, '
             'only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host '
             "directory, use absolute path")
-
-
-def has_label(v: Volume, spec: str) -> bool:
-    """Whether `v` matches a label filter, "key" or "key=value"."""
-    key, eq, value = spec.partition("=")
-    return key in v.labels and (not eq or v.labels[key] == value)
