@@ -42,6 +42,8 @@ def test_a_bind_mount_serves_host_files_and_read_only_refuses_writes(
         assert by_dest["/www"] == {"Type": "bind", "Source": str(www), "Destination": "/www",
                                    "Mode": "ro", "RW": False, "Propagation": "rprivate"}
         assert by_dest["/shared"]["RW"] is True
+        [listed] = docker_client.api.containers(filters={"id": c.id})
+        assert listed["Mounts"] == c.attrs["Mounts"]  # `docker ps` shows the same mounts
     finally:
         c.remove(force=True)
     assert (www / "index.html").read_text() == "from the host\n"  # removal leaves host files

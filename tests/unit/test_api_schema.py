@@ -192,7 +192,7 @@ def test_container_inspect_matches_capture_012():
 
 def test_container_summary_matches_capture_041():
     expected = capture_json("041", "[")[0][2]
-    got = render_summary(psql_view(), V141, now=1795834115.0)
+    got = render_summary(psql_view(), V141, now=1795834115.0, data_root="/var/lib/docker")
     expected_without_time = {**expected, "Created": got["Created"], "Status": got["Status"]}
     assert got == expected_without_time
     assert got["Status"].startswith("Up ") and list(got) == list(expected)
@@ -209,7 +209,7 @@ def test_exited_container_status_text():
     state = ContainerState(status="exited", exit_code=3,
                            finished_at="2026-11-28T02:48:00.000000001Z")
     view = psql_view(state)
-    got = render_summary(view, V141, now=1795834083.0)
+    got = render_summary(view, V141, now=1795834083.0, data_root="/var/lib/docker")
     assert got["Status"] == "Exited (3) 3 seconds ago" and got["Ports"] == []
 
 

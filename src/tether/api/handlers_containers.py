@@ -118,20 +118,25 @@ async def list_containers(request: web.Request) -> web.Response:
     filters = parse_filters(request.query.get("filters"), CONTAINER_KEYS)
     limit = query_int(request, "limit") or -1
     show_all = query_bool(request, "all") or limit > 0
-    views = await engine_of(request).list_containers(show_all)
+    engine = engine_of(request)
+    views = await engine.list_containers(show_all)
     views = [v for v in views if match_container(v, filters)]
     views.sort(key=lambda v: v.container.created, reverse=True)
     if limit > 0:
         views = views[:limit]
     now, version = time.time(), api_version(request)
-    return web.json_response([render_summary(v, version, now) for v in views])
+    data_root = _data_root(engine)
+    return web.json_response([render_summary(v, version, now, data_root) for v in views])
+
+
+def _data_root(engine) -> str:
+    return str(engine.info().get("data_root", "/var/lib/tether"))
 
 
 async def inspect_container(request: web.Request) -> web.Response:
     engine = engine_of(request)
     view = await engine.inspect_container(request.match_info["id"])
-    data_root = str(engine.info().get("data_root", "/var/lib/tether"))
-    return web.json_response(render_container(view, api_version(request), data_root))
+    return web.json_response(render_container(view, api_version(request), _data_root(engine)))
 
 
 async def container_logs(request: web.Request) -> web.StreamResponse:

@@ -280,7 +280,8 @@ def render_summary_ports(c: Container) -> list[dict[str, Any]]:
     return out
 
 
-def render_summary(view: ContainerView, version: Version, now: float) -> dict[str, Any]:
+def render_summary(view: ContainerView, version: Version, now: float,
+                   data_root: str) -> dict[str, Any]:
     """One `GET /containers/json` entry (`docker ps`)."""
     c = view.container
     created = parse_time(c.created)
@@ -292,5 +293,5 @@ def render_summary(view: ContainerView, version: Version, now: float) -> dict[st
         "State": c.state.status, "Status": status_text(c.state, now),
         "HostConfig": {"NetworkMode": c.spec.network_mode},
         "NetworkSettings": {"Networks": _networks(view, version, summary=True)},
-        "Mounts": [],
+        "Mounts": render_mounts(c, data_root),
     }
