@@ -174,6 +174,16 @@ async def prune_containers(request: web.Request) -> web.Response:
     return web.json_response({"ContainersDeleted": gone or None, "SpaceReclaimed": 0})
 
 
+async def pause_container(request: web.Request) -> web.Response:
+    await engine_of(request).pause_container(request.match_info["id"], True)
+    return web.Response(status=204)
+
+
+async def unpause_container(request: web.Request) -> web.Response:
+    await engine_of(request).pause_container(request.match_info["id"], False)
+    return web.Response(status=204)
+
+
 ROUTES = [
     ("POST", "/containers/create", create_container),
     ("POST", "/containers/prune", prune_containers),
@@ -183,6 +193,8 @@ ROUTES = [
     ("POST", "/containers/{id}/stop", stop_container),
     ("POST", "/containers/{id}/kill", kill_container),
     ("POST", "/containers/{id}/restart", restart_container),
+    ("POST", "/containers/{id}/pause", pause_container),
+    ("POST", "/containers/{id}/unpause", unpause_container),
     ("POST", "/containers/{id}/wait", wait_container),
     ("POST", "/containers/{id}/rename", rename_container),
     ("DELETE", "/containers/{id}", remove_container),

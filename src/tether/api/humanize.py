@@ -37,7 +37,8 @@ def status_text(state: ContainerState, now: float) -> str:
     """The `Status` column of `docker ps`."""
     if state.status == "running":
         started = parse_time(state.started_at)
-        return f"Up {human_duration(now - started)}" if started else "Up"
+        up = f"Up {human_duration(now - started)}" if started else "Up"
+        return f"{up} (Paused)" if state.paused else up
     if state.status == "exited":
         finished = parse_time(state.finished_at)
         if finished is None:

@@ -132,7 +132,8 @@ def render_network_settings(view: ContainerView, version: Version) -> dict[str, 
 def render_state(c: Container) -> dict[str, Any]:
     s = c.state
     return {
-        "Status": s.status, "Running": s.running, "Paused": False, "Restarting": False,
+        "Status": "paused" if s.paused else s.status, "Running": s.running,
+        "Paused": s.paused, "Restarting": False,
         "OOMKilled": False, "Dead": s.status == "dead", "Pid": s.pid, "ExitCode": s.exit_code,
         "Error": s.error, "StartedAt": s.started_at, "FinishedAt": s.finished_at,
     }
@@ -290,7 +291,8 @@ def render_summary(view: ContainerView, version: Version, now: float,
         "Command": " ".join((c.path, *c.args)).strip(), "Created": int(created or 0),
         "Ports": render_summary_ports(c), "Labels": {**(view.image.labels if view.image else {}),
                                                      **c.spec.labels},
-        "State": c.state.status, "Status": status_text(c.state, now),
+        "State": "paused" if c.state.paused else c.state.status,
+        "Status": status_text(c.state, now),
         "HostConfig": {"NetworkMode": c.spec.network_mode},
         "NetworkSettings": {"Networks": _networks(view, version, summary=True)},
         "Mounts": render_mounts(c, data_root),

@@ -173,6 +173,10 @@ class Engine:
             self.report(c, "kill", signal=str(parse_signal(signal or "SIGKILL")))
         await self.lifecycle.kill(ref, signal)
 
+    async def pause_container(self, ref: str, pause: bool) -> None:
+        c = await self.lifecycle.pause(ref, pause)
+        self.report(c, "pause" if pause else "unpause")
+
     async def restart_container(self, ref: str, timeout: int | None) -> None:
         c = self.containers.get(ref)
         if c.state.running:

@@ -53,6 +53,8 @@ class Execs:
         c = self.containers.get(container_ref)
         if not c.state.running:
             raise Conflict(f"Container {c.id} is not running")
+        if c.state.paused:
+            raise Conflict(f"Container {c.id} is paused, unpause the container before exec")
         exec_id = secrets.token_hex(32)
         self.instances[exec_id] = inst = ExecInstance(id=exec_id, container_id=c.id, spec=spec)
         self.report(inst, "exec_create: " + command_line(spec.cmd))

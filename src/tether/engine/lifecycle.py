@@ -178,7 +178,7 @@ class Lifecycle:
             await self.teardown(c)
             c = self.state.containers[cid]
             c = replace(c, state=replace(c.state, status="exited", pid=0, exit_code=code,
-                                         finished_at=now_rfc3339()))
+                                         finished_at=now_rfc3339(), paused=False))
             await self.state.save_container(c)
         self.exited.setdefault(cid, asyncio.Event()).set()
         self.notify(cid, "next-exit", c.state)
@@ -228,16 +228,34 @@ class Lifecycle:
         t = timeout if timeout is not None else (c.spec.stop_timeout or 10)
         sig = signal or c.spec.stop_signal or "SIGTERM"
         done = self.exited.setdefault(c.id, asyncio.Event())
-        await self.runtime.stop(c.id, t, sig)
+        await self.runtime.stop(c.id, t, sig, paused=c.state.paused)
         await done.wait()
 
     async def kill(self, ref: str, signal: str) -> None:
         c = self.containers.get(ref)
         if not c.state.running:
             raise Conflict(f"Cannot kill container: {c.name}: Container {c.id} is not running")
-        await self.runtime.kill(c.id, signal or "SIGKILL")
+        await self.runtime.kill(c.id, signal or "SIGKILL", paused=c.state.paused)
         if (signal or "SIGKILL").upper().removeprefix("SIG") in ("KILL", "9"):
             await self.exited.setdefault(c.id, asyncio.Event()).wait()
+
+    async def pause(self, ref: str, pause: bool) -> Container:
+        """Freeze (or thaw) a running container's processes; its network stays as it is.
+
+        Raises:
+            Conflict: not running, or already in the state asked for (dockerd's words).
+        """
+        c = self.containers.get(ref)
+        async with self.lock(c.id):
+            c = self.state.containers[c.id]
+            if not c.state.running:
+                raise Conflict(f"Container {c.id} is not running")
+            if c.state.paused == pause:
+                raise Conflict(f"Container {c.id} is {'already' if pause else 'not'} paused")
+            await (self.runtime.pause if pause else self.runtime.resume)(c.id)
+            c = replace(c, state=replace(c.state, paused=pause))
+            await self.state.save_container(c)
+        return c
 
     async def wait(self, ref: str, condition: str) -> asyncio.Future:
         c = self.containers.get(ref)
@@ -269,7 +287,7 @@ class Lifecycle:
                     f"You cannot remove a running container {c.id}. Stop the container before "
                     "attempting removal or force remove"
                 )
-            await self.runtime.kill(c.id, "SIGKILL")
+            await self.runtime.kill(c.id, "SIGKILL", paused=c.state.paused)
             await self.exited.setdefault(c.id, asyncio.Event()).wait()
         async with self.lock(c.id):
             c = self.state.containers.get(c.id)

@@ -107,6 +107,7 @@ class ContainerState:
     error: str = ""
     started_at: str = EPOCH
     finished_at: str = EPOCH
+    paused: bool = False  # frozen by `pause`; still `running`, as in dockerd
 
     @property
     def running(self) -> bool:

@@ -232,8 +232,10 @@ class Runtime:
         running = info.get("status") in ("running", "created", "paused")
         return running, int(info.get("pid") or 0) if running else 0
 
-    async def kill(self, cid: str, signal: str | int = "KILL") -> None:
+    async def kill(self, cid: str, signal: str | int = "KILL", *, paused: bool = False) -> None:
         """Send `signal` to the container's init; a container that is gone already is fine.
+        A `paused` container is thawed after the signal, so that it is delivered (dockerd
+        does the same).
 
         Raises:
             InvalidArgument: unknown signal. KernelError: runc refused a running container.
@@ -242,10 +244,33 @@ class Runtime:
         rc, _, err = await self._run_runc("kill", cid, str(number))
         if rc != 0 and (await self.state(cid))[0]:
             raise KernelError(f"cannot kill container {cid[:12]}: {err.strip()}")
+        if paused:
+            await self._run_runc("resume", cid)
 
-    async def stop(self, cid: str, timeout: int, stop_signal: str | int = "SIGTERM") -> None:
+    async def pause(self, cid: str) -> None:
+        """Freeze every process of the container (runc's cgroup freezer).
+
+        Raises:
+            KernelError: runc refused.
+        """
+        rc, _, err = await self._run_runc("pause", cid)
+        if rc != 0:
+            raise KernelError(f"cannot pause container {cid[:12]}: {err.strip()}")
+
+    async def resume(self, cid: str) -> None:
+        """Thaw a paused container.
+
+        Raises:
+            KernelError: runc refused.
+        """
+        rc, _, err = await self._run_runc("resume", cid)
+        if rc != 0:
+            raise KernelError(f"cannot unpause container {cid[:12]}: {err.strip()}")
+
+    async def stop(self, cid: str, timeout: int, stop_signal: str | int = "SIGTERM", *,
+                   paused: bool = False) -> None:
         """Send `stop_signal`, wait up to `timeout` seconds, then SIGKILL; return at exit."""
-        await self.kill(cid, stop_signal)
+        await self.kill(cid, stop_signal, paused=paused)
         try:
             await asyncio.wait_for(self.wait_exit(cid), max(timeout, 0))
             return
