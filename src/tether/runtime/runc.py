@@ -248,24 +248,19 @@ class Runtime:
             await self._run_runc("resume", cid)
 
     async def pause(self, cid: str) -> None:
-        """Freeze every process of the container (runc's cgroup freezer).
-
-        Raises:
-            KernelError: runc refused.
-        """
-        rc, _, err = await self._run_runc("pause", cid)
-        if rc != 0:
-            raise KernelError(f"cannot pause container {cid[:12]}: {err.strip()}")
+        """Freeze every process of the container (runc's cgroup freezer)."""
+        await self._freezer(cid, "pause")
 
     async def resume(self, cid: str) -> None:
-        """Thaw a paused container.
+        """Thaw a paused container."""
+        await self._freezer(cid, "resume")
 
-        Raises:
-            KernelError: runc refused.
-        """
-        rc, _, err = await self._run_runc("resume", cid)
+    async def _freezer(self, cid: str, verb: str) -> None:
+        """Raises: KernelError: runc refused `verb` (pause or resume)."""
+        rc, _, err = await self._run_runc(verb, cid)
         if rc != 0:
-            raise KernelError(f"cannot unpause container {cid[:12]}: {err.strip()}")
+            what = "pause" if verb == "pause" else "unpause"
+            raise KernelError(f"cannot {what} container {cid[:12]}: {err.strip()}")
 
     async def stop(self, cid: str, timeout: int, stop_signal: str | int = "SIGTERM", *,
                    paused: bool = False) -> None:
