@@ -12,6 +12,7 @@ import os
 from typing import AsyncIterator, Awaitable
 
 from tether.engine import eventlog
+from tether.engine.clock import parse_rfc3339
 from tether.engine.cluster_networks import ScopedIpam
 from tether.engine.containers import Containers
 from tether.engine.discovery import Discovery
@@ -22,7 +23,6 @@ from tether.engine.facade import ContainerView, ExecInstance, NetworkView
 from tether.engine.fwguard import FirewallGuard
 from tether.engine.lifecycle import Lifecycle
 from tether.engine.limits import NeighbourBudget
-from tether.engine.clock import parse_rfc3339
 from tether.engine.networks import DEFAULT_BRIDGE, Networks, labels_match
 from tether.engine.reconcile import reconcile
 from tether.engine.state import State
