@@ -140,7 +140,7 @@ def match_container(view: Any, filters: Filters) -> bool:
     checks = {
         "id": lambda v: c.id.startswith(v),
         "name": lambda v: v.lstrip("/") in c.name,
-        "status": lambda v: _status(v) == ("paused" if c.state.paused else c.state.status),
+        "status": lambda v: _status(v) == c.state.shown_status,
         "network": lambda v: v in nets or any(n.startswith(v) for n in view.networks),
         "ancestor": lambda v: v in image_refs or (":" not in v and f"{v}:latest" in image_refs),
         "exited": lambda v: c.state.status == "exited" and str(c.state.exit_code) == v,

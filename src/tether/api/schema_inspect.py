@@ -11,6 +11,7 @@ from typing import Any
 from tether.api.humanize import parse_time, status_text
 from tether.engine.facade import ContainerView
 from tether.model import Container, Endpoint, Image, MountSpec, Network
+from tether.runtime.volumes import volume_data, volumes_root
 
 Version = tuple[int, int]
 DEFAULT_BRIDGE = "bridge"
@@ -132,7 +133,7 @@ def render_network_settings(view: ContainerView, version: Version) -> dict[str, 
 def render_state(c: Container) -> dict[str, Any]:
     s = c.state
     return {
-        "Status": "paused" if s.paused else s.status, "Running": s.running,
+        "Status": s.shown_status, "Running": s.running,
         "Paused": s.paused, "Restarting": False,
         "OOMKilled": False, "Dead": s.status == "dead", "Pid": s.pid, "ExitCode": s.exit_code,
         "Error": s.error, "StartedAt": s.started_at, "FinishedAt": s.finished_at,
@@ -181,7 +182,7 @@ def render_mounts(c: Container, data_root: str) -> list[dict[str, Any]]:
                         "Mode": m.mode, "RW": not m.read_only, "Propagation": m.propagation})
         elif m.type == "volume":
             out.append({"Type": "volume", "Name": m.source,
-                        "Source": f"{data_root}/volumes/{m.source}/_data",
+                        "Source": volume_data(volumes_root(data_root), m.source),
                         "Destination": m.target, "Driver": "local", "Mode": m.mode,
                         "RW": not m.read_only, "Propagation": ""})
         elif m.origin == "Mounts":
@@ -195,7 +196,8 @@ def render_host_config(c: Container) -> dict[str, Any]:
     links = _host_links(c)
     mounts = [_host_mount(m) for m in spec.mounts if m.origin == "Mounts"]
     return {
-        "Binds": list(spec.binds) if spec.binds is not None else None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
+        "Binds": list(spec.binds) if spec.binds is not None else None,
+        "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
         "NetworkMode": spec.network_mode, "PortBindings": _port_bindings(c),
         "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
         "AutoRemove": spec.auto_remove, "VolumeDriver": "", "VolumesFrom": None,
@@ -291,8 +293,7 @@ def render_summary(view: ContainerView, version: Version, now: float,
         "Command": " ".join((c.path, *c.args)).strip(), "Created": int(created or 0),
         "Ports": render_summary_ports(c), "Labels": {**(view.image.labels if view.image else {}),
                                                      **c.spec.labels},
-        "State": "paused" if c.state.paused else c.state.status,
-        "Status": status_text(c.state, now),
+        "State": c.state.shown_status, "Status": status_text(c.state, now),
         "HostConfig": {"NetworkMode": c.spec.network_mode},
         "NetworkSettings": {"Networks": _networks(view, version, summary=True)},
         "Mounts": render_mounts(c, data_root),

@@ -98,7 +98,8 @@ def host_config(opts: RunOptions, mode: str, bindings: dict) -> dict:
     tmpfs = dict(t.partition(":")[::2] for t in opts.tmpfs)
     return {
         **({"Tmpfs": tmpfs} if tmpfs else {}),
-        "Binds": binds(opts.volumes), "ContainerIDFile": "", "LogConfig": {"Type": "", "Config": {}},
+        "Binds": binds(opts.volumes), "ContainerIDFile": "",
+        "LogConfig": {"Type": "", "Config": {}},
         "NetworkMode": mode, "PortBindings": bindings,
         "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
         "AutoRemove": opts.auto_remove, "VolumeDriver": "", "VolumesFrom": None,

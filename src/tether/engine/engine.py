@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import AsyncIterator, Awaitable
 
 from tether.engine import eventlog
@@ -32,6 +31,7 @@ from tether.engine.topology import snapshot
 from tether.engine.volumes import Volumes
 from tether.netview.topology import Topology
 from tether.runtime.signals import parse_signal
+from tether.runtime.volumes import volumes_root
 from tether.model import Container, ContainerSpec, ContainerState, EndpointRequest, ExecSpec, Image, Network, NetworkSpec, Volume
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class Engine:
         self.networks = Networks(self.state, ipam, drivers, firewall, host_prefixes,
                                  default_bridge)
         self.containers = Containers(self.state, self.networks)
-        self.volumes = Volumes(self.state, os.path.join(data_root, "volumes"))
+        self.volumes = Volumes(self.state, volumes_root(data_root))
         self.endpoints = Endpoints(ipam, drivers, firewall)
         self.networks.cluster = self.endpoints.cluster = cluster
         self.discovery = Discovery(self.state, resolver)

@@ -113,6 +113,11 @@ class ContainerState:
     def running(self) -> bool:
         return self.status == "running"
 
+    @property
+    def shown_status(self) -> str:
+        """The status inspect, `ps` and the status filter show: dockerd says "paused"."""
+        return "paused" if self.paused else self.status
+
 
 @dataclass(frozen=True)
 class Container:

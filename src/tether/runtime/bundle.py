@@ -3,9 +3,9 @@
 What it gives a container is what Docker gives by default: new mount, uts, pid and ipc
 namespaces, the sandbox's network namespace (or the host's when there is none), Docker's
 default capability set (NET_RAW so ping works; NET_ADMIN only with --privileged or
---cap-add), the sandbox's hosts, resolv.conf and hostname files bind-mounted over /etc, runc's standard
-/dev, then the container's own binds, volumes and tmpfs mounts (volumes.py). No seccomp
-profile.
+--cap-add), the sandbox's hosts, resolv.conf and hostname files bind-mounted over /etc,
+runc's standard /dev, then the container's own binds, volumes and tmpfs mounts (volumes.py).
+No seccomp profile.
 
 The root is an overlay of the image (lower) and the container's own upper directory, and it
 is the bundle's first mount: runc mounts it over the empty `root.path` inside the container's

@@ -41,7 +41,7 @@ class Runtime:
 
     def __init__(self, data_root: str, exec_root: str, runc: str = "runc") -> None:
         self.data_root = os.path.join(data_root, "containers")
-        self.volumes_root = os.path.join(data_root, "volumes")
+        self.volumes_root = volumes.volumes_root(data_root)
         self.exec_root = os.path.join(exec_root, "containers")
         self.runc_root = os.path.join(exec_root, "runc")
         self.runc = runc

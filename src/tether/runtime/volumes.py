@@ -24,6 +24,10 @@ ANONYMOUS_MARK = "anonymous"
 META = "meta.json"
 
 
+def volumes_root(data_root: str) -> str:
+    return os.path.join(data_root, "volumes")
+
+
 def volume_data(root: str, name: str) -> str:
     return os.path.join(root, name, "_data")
 
@@ -46,9 +50,7 @@ def make_sources(root: str, mounts: Iterable[MountSpec]) -> None:
                                       f"path does not exist: {m.source}")
             os.makedirs(m.source, exist_ok=True)
         elif m.type == "volume":
-            os.makedirs(volume_data(root, m.source), exist_ok=True)
-            if m.anonymous:
-                open(os.path.join(root, m.source, ANONYMOUS_MARK), "a").close()
+            _make(root, m.source, m.anonymous)
 
 
 def release(root: str, mounts: Iterable[MountSpec], in_use: set[str]) -> None:
@@ -81,11 +83,16 @@ def create(root: str, name: str, labels: dict[str, str], options: dict[str, str]
     found = read(root, name)
     if found is not None:
         return found
-    os.makedirs(volume_data(root, name), exist_ok=True)
+    _make(root, name, anonymous)
     atomic_write_json(os.path.join(root, name, META), {"Labels": labels, "Options": options})
+    return read(root, name)  # type: ignore[return-value]
+
+
+def _make(root: str, name: str, anonymous: bool) -> None:
+    """The volume's `_data` directory, and its marker when tether named it."""
+    os.makedirs(volume_data(root, name), exist_ok=True)
     if anonymous:
         open(os.path.join(root, name, ANONYMOUS_MARK), "a").close()
-    return read(root, name)  # type: ignore[return-value]
 
 
 def read(root: str, name: str) -> Volume | None:
